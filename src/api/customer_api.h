@@ -1,0 +1,46 @@
+#pragma once
+// DailyStory's two endpoints: a validated request in, a query on a pooled
+// connection, the records written as JSON out.
+//
+// Thread-safe: handlers may be called from any HTTP thread at once.
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "api/list_params.h"
+#include "api/reply.h"
+#include "db/pool.h"
+#include "mapping/catalog.h"
+#include "sql/customer_queries.h"
+
+namespace storygate::api {
+
+// A catalog with its SQL, tagged so each connection knows whether it has
+// prepared this version's statements.
+struct compiled_mapping {
+  mapping::catalog_ptr catalog;
+  sql::customer_queries queries;
+  uint64_t generation = 0;
+
+  static std::shared_ptr<const compiled_mapping> compile(mapping::catalog catalog);
+};
+
+class customer_api {
+ public:
+  customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool);
+
+  // REQUIRES: `id` passed check_customer_id.
+  void get_customer(std::string id, responder respond);
+  void list_customers(list_request request, responder respond);
+
+  std::shared_ptr<const compiled_mapping> current() const { return std::atomic_load(&mapping_); }
+
+ private:
+  std::shared_ptr<const compiled_mapping> mapping_;
+  db::pool& pool_;
+};
+
+// The reply for a request the database could not serve.
+reply failure_reply(db::failure f);
+
+}  // namespace storygate::api

@@ -1,0 +1,139 @@
+#include "config/settings.h"
+
+#include <boost/program_options.hpp>
+
+#include <cstdlib>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace storygate::config {
+namespace {
+
+constexpr const char* usage_head =
+    "Usage: storygate serve --mapping FILE [options]\n"
+    "       storygate check --mapping FILE [options]\n"
+    "       storygate --help | --version\n\n"
+    "Serves DailyStory's customer API from an existing PostgreSQL database,\n"
+    "described by a YAML mapping file.\n\n"
+    "Commands:\n"
+    "  serve   run the HTTP server\n"
+    "  check   validate the mapping against the database, print a sample record, exit\n\n"
+    "Every option can also be set as an environment variable: --db-pool-size is\n"
+    "STORYGATE_DB_POOL_SIZE. Credentials: STORYGATE_BEARER_TOKENS (tokens separated\n"
+    "by white space) and STORYGATE_BASIC_CREDENTIALS (user:password pairs separated\n"
+    "by white space), or the --*-file options.\n";
+
+template <typename T>
+T positive(const po::variables_map& vm, const char* name) {
+  const T value = vm[name].as<T>();
+  if (value == 0) throw usage_error(std::string("--") + name + " must be greater than 0");
+  return value;
+}
+
+milliseconds millis(const po::variables_map& vm, const char* name) {
+  return milliseconds(positive<unsigned>(vm, name));
+}
+
+}  // namespace
+
+parsed_command parse_command_line(int argc, const char* const argv[]) {
+  parsed_command parsed;
+  settings& s = parsed.values;
+  const settings defaults;
+
+  po::options_description options("Options");
+  // clang-format off
+  options.add_options()
+    ("help,h", "print this help and exit")
+    ("version", "print the version and exit")
+    ("mapping", po::value<std::string>(), "the mapping YAML file (required)")
+    ("database-url", po::value<std::string>(), "libpq URL or key=value string (default: PG* variables)")
+    ("listen", po::value<std::string>()->default_value(defaults.listen_address), "address to listen on")
+    ("port", po::value<uint16_t>()->default_value(defaults.port), "TCP port (0: any free port)")
+    ("threads", po::value<unsigned>()->default_value(defaults.io_threads), "HTTP I/O threads")
+    ("max-connections", po::value<unsigned>()->default_value(defaults.max_connections), "open client connections at most")
+    ("max-requests-per-connection", po::value<unsigned>()->default_value(defaults.max_requests_per_connection), "requests on one keep-alive connection")
+    ("max-header-bytes", po::value<std::size_t>()->default_value(defaults.max_header_bytes), "request header size limit (431)")
+    ("max-url-bytes", po::value<std::size_t>()->default_value(defaults.max_url_bytes), "request target size limit (414)")
+    ("read-timeout-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.read_timeout.count())), "deadline to receive a request's headers")
+    ("default-limit", po::value<unsigned>()->default_value(defaults.default_limit), "page size when limit is absent")
+    ("max-limit", po::value<unsigned>()->default_value(defaults.max_limit), "largest accepted limit")
+    ("db-pool-size", po::value<unsigned>()->default_value(defaults.db_pool_size), "database connections")
+    ("pool-wait-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.pool_wait.count())), "wait for a free connection before 503")
+    ("statement-timeout-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.statement_timeout.count())), "query time limit before 504")
+    ("connect-timeout-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.connect_timeout.count())), "database connect time limit")
+    ("bearer-token-file", po::value<std::vector<std::string>>(), "file of accepted bearer tokens, one a line (repeatable)")
+    ("basic-auth-file", po::value<std::vector<std::string>>(), "file of accepted user:password lines (repeatable)")
+    ("no-auth", po::bool_switch(), "serve without credentials (only for trials on loopback)")
+    ("shutdown-timeout-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.shutdown_timeout.count())), "SIGTERM: time for requests in flight");
+  // clang-format on
+
+  po::options_description hidden;
+  hidden.add_options()("command", po::value<std::string>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("command", 1);
+
+  std::ostringstream help;
+  help << usage_head << '\n' << options;
+  parsed.help_text = help.str();
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    // STORYGATE_DB_POOL_SIZE -> db-pool-size; variables that name no option are not ours.
+    po::store(po::parse_environment(options,
+                                    [&options](const std::string& variable) -> std::string {
+                                      const std::string prefix = "STORYGATE_";
+                                      if (variable.rfind(prefix, 0) != 0) return "";
+                                      std::string name = variable.substr(prefix.size());
+                                      for (auto& c : name)
+                                        c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
+                                      if (name == "help" || name == "version") return "";
+                                      return options.find_nothrow(name, false) ? name : "";
+                                    }),
+              vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw usage_error(e.what());
+  }
+
+  if (vm.count("help")) return parsed.what = parsed_command::action::help, parsed;
+  if (vm.count("version")) return parsed.what = parsed_command::action::version, parsed;
+
+  if (!vm.count("command")) throw usage_error("no command given; expected serve or check");
+  s.command = vm["command"].as<std::string>();
+  if (s.command != "serve" && s.command != "check")
+    throw usage_error("unknown command '" + s.command + "'; expected serve or check");
+  if (!vm.count("mapping")) throw usage_error("--mapping FILE is required");
+  s.mapping_file = vm["mapping"].as<std::string>();
+  if (vm.count("database-url")) s.database_url = vm["database-url"].as<std::string>();
+
+  s.listen_address = vm["listen"].as<std::string>();
+  s.port = vm["port"].as<uint16_t>();
+  s.io_threads = positive<unsigned>(vm, "threads");
+  s.max_connections = positive<unsigned>(vm, "max-connections");
+  s.max_requests_per_connection = positive<unsigned>(vm, "max-requests-per-connection");
+  s.max_header_bytes = positive<std::size_t>(vm, "max-header-bytes");
+  s.max_url_bytes = positive<std::size_t>(vm, "max-url-bytes");
+  s.read_timeout = millis(vm, "read-timeout-ms");
+  s.default_limit = positive<unsigned>(vm, "default-limit");
+  s.max_limit = positive<unsigned>(vm, "max-limit");
+  if (s.default_limit > s.max_limit)
+    throw usage_error("--default-limit must not be larger than --max-limit");
+  s.db_pool_size = positive<unsigned>(vm, "db-pool-size");
+  s.pool_wait = millis(vm, "pool-wait-ms");
+  s.statement_timeout = millis(vm, "statement-timeout-ms");
+  s.connect_timeout = millis(vm, "connect-timeout-ms");
+  if (vm.count("bearer-token-file"))
+    s.bearer_token_files = vm["bearer-token-file"].as<std::vector<std::string>>();
+  if (vm.count("basic-auth-file"))
+    s.basic_auth_files = vm["basic-auth-file"].as<std::vector<std::string>>();
+  s.allow_anonymous = vm["no-auth"].as<bool>();
+  s.shutdown_timeout = millis(vm, "shutdown-timeout-ms");
+  return parsed;
+}
+
+}  // namespace storygate::config

@@ -1,0 +1,68 @@
+#pragma once
+// Everything an operator can set, with its default. Filled from the command
+// line and STORYGATE_* environment variables (the command line wins), checked
+// once in parse_command_line(), then read-only.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace storygate::config {
+
+using std::chrono::milliseconds;
+
+struct settings {
+  std::string command;       // serve, check
+  std::string mapping_file;  // --mapping
+  // libpq URL or key=value string; empty means libpq's PG* environment
+  // variables. Prefer STORYGATE_DATABASE_URL: the command line is visible to
+  // every local user.
+  std::string database_url;
+
+  // HTTP
+  std::string listen_address = "127.0.0.1";
+  uint16_t port = 8080;              // 0 picks a free port (logged at start-up)
+  unsigned io_threads = 2;           // threads running the HTTP side
+  unsigned max_connections = 1024;   // further connections are closed at once
+  unsigned max_requests_per_connection = 1000;  // then the connection is closed
+  std::size_t max_header_bytes = 16 * 1024;     // 431 beyond
+  std::size_t max_url_bytes = 4 * 1024;         // 414 beyond
+  milliseconds read_timeout{15000};  // total time to receive a request's headers, idle included
+
+  // API
+  unsigned default_limit = 25;
+  unsigned max_limit = 1000;  // `limit` above this is a 400 naming it
+
+  // Database
+  unsigned db_pool_size = 4;         // connections (and database worker threads)
+  milliseconds pool_wait{2000};      // how long a request waits for a free connection: then 503
+  milliseconds statement_timeout{10000};  // PostgreSQL cancels longer queries: then 504
+  milliseconds connect_timeout{3000};
+
+  // Auth: credentials come from files and the environment, never the mapping.
+  std::vector<std::string> bearer_token_files;  // one token a line
+  std::vector<std::string> basic_auth_files;    // user:password a line
+  bool allow_anonymous = false;                 // --no-auth: serve without credentials
+
+  milliseconds shutdown_timeout{10000};  // SIGTERM: time for requests in flight
+};
+
+// A mistake on the command line or in the environment; what() says which.
+class usage_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What the command line asked for.
+struct parsed_command {
+  enum class action { run, help, version } what = action::run;
+  settings values;
+  std::string help_text;
+};
+
+// Throws usage_error on unknown options, bad values or a missing --mapping.
+parsed_command parse_command_line(int argc, const char* const argv[]);
+
+}  // namespace storygate::config

@@ -1,0 +1,70 @@
+#include "db/conninfo.h"
+
+#include <libpq-fe.h>
+
+#include <map>
+#include <memory>
+
+namespace storygate::db {
+namespace {
+
+using options_ptr = std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)>;
+
+// Explicitly set options only: libpq's defaults (from PG* variables) are left
+// for libpq to apply itself at connect time.
+std::map<std::string, std::string> parse(const std::string& url) {
+  char* error = nullptr;
+  options_ptr options(PQconninfoParse(url.c_str(), &error), &PQconninfoFree);
+  if (!options) {
+    std::string message = error ? error : "out of memory";
+    PQfreemem(error);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    throw conninfo_error("the database URL is not valid: " + message);
+  }
+  std::map<std::string, std::string> set;
+  for (auto* o = options.get(); o->keyword; ++o)
+    if (o->val && *o->val) set[o->keyword] = o->val;
+  return set;
+}
+
+std::string quote_value(const std::string& value) {
+  std::string quoted = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "'";
+}
+
+}  // namespace
+
+std::string build_conninfo(const std::string& url, const connection_defaults& defaults) {
+  auto options = url.empty() ? std::map<std::string, std::string>{} : parse(url);
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(defaults.connect_timeout);
+  // libpq's connect_timeout counts whole seconds, and treats 1 as 2.
+  options.try_emplace("connect_timeout", std::to_string(std::max<long>(2, seconds.count())));
+  options.try_emplace("fallback_application_name", "storygate");
+  // A database behind a dead network path must not hold a worker forever.
+  options.try_emplace("keepalives", "1");
+  options.try_emplace("keepalives_idle", "30");
+  options.try_emplace("keepalives_interval", "10");
+  options.try_emplace("keepalives_count", "3");
+  options.try_emplace("tcp_user_timeout", "30000");
+
+  std::string conninfo;
+  for (const auto& [key, value] : options)
+    conninfo += (conninfo.empty() ? "" : " ") + key + "=" + quote_value(value);
+  return conninfo;
+}
+
+std::string describe_target(const std::string& conninfo) {
+  const auto options = parse(conninfo);
+  const auto get = [&](const char* key, const char* otherwise) {
+    const auto found = options.find(key);
+    return found == options.end() ? std::string(otherwise) : found->second;
+  };
+  return get("host", "(default host)") + ":" + get("port", "5432") + "/" +
+         get("dbname", "(default database)") + " as " + get("user", "(default user)");
+}
+
+}  // namespace storygate::db

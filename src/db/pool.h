@@ -1,0 +1,104 @@
+#pragma once
+// A fixed set of database workers, each owning one libpqxx connection, fed from
+// a queue. The HTTP threads only ever enqueue: they never wait on the database.
+//
+// A job that waits longer than `wait` for a worker fails as `busy` (503), so
+// the database never sees more than `size` connections however hard storygate
+// is pushed. A broken connection is dropped and reopened with capped backoff;
+// libpqxx's exceptions stop here and become a `failure`.
+//
+// Thread-safe.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace pqxx {
+class connection_base;
+}
+
+namespace storygate::db {
+
+enum class failure {
+  unavailable,  // cannot reach the database (503)
+  busy,         // no connection free within the wait (503)
+  timed_out,    // statement_timeout cancelled the query (504)
+  internal,     // anything else; logged with details, answered without them (500)
+};
+
+std::string_view describe(failure f);
+
+// A connection leased to one job, with the job layer's note of what it has
+// prepared on it (0 when nothing: a fresh connection).
+struct lease {
+  pqxx::connection_base& connection;
+  uint64_t& prepared_generation;
+};
+
+struct pool_options {
+  std::string conninfo;
+  unsigned size = 4;
+  std::chrono::milliseconds wait{2000};
+  std::chrono::milliseconds statement_timeout{10000};
+};
+
+class pool {
+ public:
+  using job = std::function<void(lease&)>;
+  using on_failure = std::function<void(failure)>;
+
+  // Starts the workers; connections open on first use.
+  explicit pool(pool_options options);
+  // Finishes the queued jobs, then closes every connection.
+  ~pool();
+  pool(const pool&) = delete;
+  pool& operator=(const pool&) = delete;
+
+  // Runs `work` on a worker with an open connection, or `failed` (also on a
+  // worker, or on the expiry thread) when it cannot. Exactly one of the two
+  // runs, exactly once. Neither may throw.
+  void submit(job work, on_failure failed);
+
+  // Stops taking jobs; returns when the queued and running ones are done.
+  void drain();
+
+  struct stats {
+    unsigned size = 0;
+    unsigned busy = 0;       // workers running a job
+    unsigned waiting = 0;    // jobs queued
+    unsigned connected = 0;  // open connections
+  };
+  stats snapshot() const;
+
+ private:
+  struct pending {
+    job work;
+    on_failure failed;
+    std::chrono::steady_clock::time_point queued_at;
+  };
+  struct worker_slot;
+
+  void work_loop(worker_slot& slot);
+  void expire_loop();
+  void run(pending& p, worker_slot& slot);
+  bool ensure_connected(worker_slot& slot);
+
+  const pool_options options_;
+  mutable std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable queue_changed_;
+  std::deque<pending> queue_;
+  bool stopping_ = false;
+  unsigned busy_ = 0;
+  std::vector<std::unique_ptr<worker_slot>> slots_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace storygate::db

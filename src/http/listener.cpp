@@ -1,0 +1,50 @@
+#include "http/listener.h"
+
+#include <boost/asio/strand.hpp>
+
+#include "log/logger.h"
+
+namespace storygate::http {
+
+namespace net = boost::asio;
+
+listener::listener(net::io_context& io, const net::ip::tcp::endpoint& endpoint,
+                   session_context& context)
+    : io_(io), acceptor_(net::make_strand(io)), context_(context) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+void listener::run() { do_accept(); }
+
+void listener::stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::beast::error_code ignored;
+    self->acceptor_.close(ignored);
+  });
+}
+
+void listener::do_accept() {
+  // Each session gets its own strand, so its handlers never run concurrently.
+  acceptor_.async_accept(net::make_strand(io_),
+                         boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+}
+
+void listener::on_accept(boost::beast::error_code ec, net::ip::tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    // Out of file descriptors and the like: keep accepting, the condition may pass.
+    log::warn("accept failed", {{"detail", ec.message()}});
+  } else if (context_.open_sessions.load() >= context_.settings.max_connections) {
+    boost::beast::error_code ignored;
+    socket.close(ignored);
+  } else {
+    socket.set_option(net::ip::tcp::no_delay(true), ec);
+    std::make_shared<session>(std::move(socket), context_)->run();
+  }
+  do_accept();
+}
+
+}  // namespace storygate::http

@@ -1,0 +1,33 @@
+#pragma once
+// Accepts connections and starts a session for each, up to the configured
+// number of open connections; past it a new connection is closed at once.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+
+#include "http/session.h"
+
+namespace storygate::http {
+
+class listener : public std::enable_shared_from_this<listener> {
+ public:
+  // Binds and listens; throws boost::system::system_error when it cannot
+  // (address in use, bad address, no permission).
+  listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
+           session_context& context);
+
+  void run();
+  void stop();  // stops accepting; open sessions finish on their own
+  boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+ private:
+  void do_accept();
+  void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  session_context& context_;
+};
+
+}  // namespace storygate::http

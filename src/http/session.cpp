@@ -1,0 +1,138 @@
+#include "http/session.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include <random>
+
+#include "json/record_writer.h"
+#include "log/logger.h"
+
+namespace storygate::http {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+
+namespace {
+
+// X-Request-Id from the client when it is a sane token, else a fresh one.
+std::string request_id_for(std::string_view given) {
+  const bool usable = !given.empty() && given.size() <= 128 &&
+                      std::all_of(given.begin(), given.end(), [](unsigned char c) {
+                        return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
+                      });
+  if (usable) return std::string(given);
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id(16, '0');
+  auto bits = generator();
+  for (auto& c : id) {
+    c = hex[bits & 0xf];
+    bits >>= 4;
+  }
+  return id;
+}
+
+}  // namespace
+
+session::session(net::ip::tcp::socket&& socket, session_context& context)
+    : stream_(std::move(socket)), context_(context) {
+  ++context_.open_sessions;
+}
+
+session::~session() { --context_.open_sessions; }
+
+void session::run() {
+  // Sessions are created on a strand; run on it so no two handlers overlap.
+  net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+}
+
+void session::do_read() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(context_.settings.max_header_bytes));
+  parser_->body_limit(0);  // GET and HEAD carry no body
+  // A total deadline for the whole request, not an idle one: a client
+  // trickling a byte at a time cannot hold the connection past it.
+  stream_.expires_after(context_.settings.read_timeout);
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    beast::bind_front_handler(&session::on_read, shared_from_this()));
+}
+
+void session::on_read(beast::error_code ec, std::size_t) {
+  if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+      ec == net::error::operation_aborted || ec == net::error::connection_reset)
+    return do_close();
+  if (ec == bhttp::error::header_limit)
+    return reply_and_close(431, "The request headers are larger than " +
+                                    std::to_string(context_.settings.max_header_bytes) + " bytes");
+  if (ec == bhttp::error::body_limit)
+    return reply_and_close(413, "GET requests must not carry a body");
+  if (ec) return reply_and_close(400, "The request is not valid HTTP/1.1");
+
+  request_ = parser_->release();
+  started_ = std::chrono::steady_clock::now();
+  request_id_ = request_id_for(request_["X-Request-Id"]);
+  stream_.expires_never();
+  // The router may answer from a database worker thread: hop back onto this
+  // session's strand before touching the stream.
+  context_.routes.handle(request_, [self = shared_from_this()](api::reply reply) {
+    net::post(self->stream_.get_executor(),
+              [self, reply = std::move(reply)]() mutable { self->on_reply(std::move(reply)); });
+  });
+}
+
+void session::on_reply(api::reply reply) {
+  ++served_;
+  const bool keep_alive = request_.keep_alive() && !context_.shutting_down &&
+                          served_ < context_.settings.max_requests_per_connection;
+  const unsigned status = reply.status;
+  const std::size_t records = reply.records;
+  reply.headers.emplace_back("X-Request-Id", request_id_);
+  auto res = make_response(std::move(reply), request_.version(), keep_alive,
+                           request_.method() == bhttp::verb::head);
+
+  const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_);
+  const auto target = std::string_view(request_.target().data(), request_.target().size());
+  log::info("request", {{"request_id", request_id_},
+                        {"method", std::string_view(request_.method_string())},
+                        {"path", target.substr(0, target.find('?'))},
+                        {"status", static_cast<int64_t>(status)},
+                        {"ms", elapsed.count()},
+                        {"records", static_cast<int64_t>(records)}});
+  send(std::move(res));
+}
+
+void session::send(response res) {
+  auto message = std::make_shared<response>(std::move(res));
+  response_keepalive_ = message;
+  const bool close = message->need_eof();
+  stream_.expires_after(context_.settings.read_timeout);
+  bhttp::async_write(stream_, *message,
+                     beast::bind_front_handler(&session::on_write, shared_from_this(), close));
+}
+
+void session::on_write(bool close, beast::error_code ec, std::size_t) {
+  response_keepalive_.reset();
+  if (ec || close) return do_close();
+  do_read();
+}
+
+// Errors found while reading: the connection's state is unknown, so answer
+// and close rather than read on.
+void session::reply_and_close(unsigned status, std::string_view message) {
+  request_ = {};
+  request_.version(11);
+  request_id_ = request_id_for({});
+  started_ = std::chrono::steady_clock::now();
+  auto reply = api::error_reply(status, message);
+  reply.headers.emplace_back("X-Request-Id", request_id_);
+  send(make_response(std::move(reply), 11, false, false));
+}
+
+void session::do_close() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  stream_.close();
+}
+
+}  // namespace storygate::http

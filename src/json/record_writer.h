@@ -1,0 +1,48 @@
+#pragma once
+// Writes DailyStory's JSON straight into a string with RapidJSON's Writer (no
+// DOM). The only user of RapidJSON.
+//
+// Not thread-safe; one writer per response.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mapping/mapping.h"
+
+namespace storygate::json {
+
+class record_writer {
+ public:
+  record_writer();
+  ~record_writer();
+  record_writer(const record_writer&) = delete;
+  record_writer& operator=(const record_writer&) = delete;
+
+  void begin_object();
+  void end_object();
+  void begin_array();
+  void end_array();
+  void key(std::string_view name);
+  void string(std::string_view text);
+  void integer(int64_t value);
+
+  // A value PostgreSQL rendered as text (see sql::render_field_sql), written
+  // as `type`. `text` null means SQL NULL. Values that JSON cannot hold
+  // (NaN, infinite numbers and dates) become null.
+  void value(mapping::field_type type, const char* text, std::size_t length);
+
+  // The document written so far; the writer is empty afterwards.
+  std::string take();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// {"error": message}
+std::string error_body(std::string_view message);
+
+// True when `text` is a JSON number (RFC 8259 section 6).
+bool is_json_number(std::string_view text);
+
+}  // namespace storygate::json

@@ -1,0 +1,142 @@
+// storygate: DailyStory's customer API over an existing PostgreSQL database.
+// Wiring only: settings -> credentials -> mapping -> pool -> listener -> run.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <future>
+#include <iostream>
+#include <thread>
+
+#include "api/customer_api.h"
+#include "app/startup.h"
+#include "config/settings.h"
+#include "db/conninfo.h"
+#include "db/pool.h"
+#include "http/listener.h"
+#include "http/router.h"
+#include "log/logger.h"
+
+namespace net = boost::asio;
+using namespace storygate;
+
+namespace {
+
+constexpr int exit_usage = 2;
+constexpr int exit_failure = 1;
+
+db::pool_options pool_options_for(const config::settings& s, std::string conninfo) {
+  return {std::move(conninfo), s.db_pool_size, s.pool_wait, s.statement_timeout};
+}
+
+// Waits for requests in flight to finish (or the deadline), then stops the I/O.
+void shut_down_gracefully(net::io_context& io, http::listener& listener,
+                          http::session_context& context, std::chrono::milliseconds timeout) {
+  context.shutting_down = true;
+  listener.stop();
+  auto timer = std::make_shared<net::steady_timer>(io);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto poll = std::make_shared<std::function<void()>>();
+  *poll = [&io, &context, timer, deadline, poll] {
+    if (context.open_sessions.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+      io.stop();
+      return;
+    }
+    timer->expires_after(std::chrono::milliseconds(20));
+    timer->async_wait([poll](boost::system::error_code) { (*poll)(); });
+  };
+  (*poll)();
+}
+
+int serve(const config::settings& settings) {
+  const auto credentials = app::load_credentials(settings);
+  const auto conninfo = app::connection_string(settings);
+  auto mapping = app::load_mapping(settings, conninfo);
+
+  db::pool pool(pool_options_for(settings, conninfo));
+  api::customer_api api(mapping, pool);
+  http::router routes(api, credentials, settings);
+  http::session_context context{routes, settings};
+
+  net::io_context io(static_cast<int>(settings.io_threads));
+  boost::system::error_code ec;
+  const auto address = net::ip::make_address(settings.listen_address, ec);
+  if (ec) throw app::startup_error("--listen '" + settings.listen_address + "' is not an IP address");
+  std::shared_ptr<http::listener> listener;
+  try {
+    listener = std::make_shared<http::listener>(io, net::ip::tcp::endpoint(address, settings.port), context);
+  } catch (const boost::system::system_error& e) {
+    throw app::startup_error("cannot listen on " + settings.listen_address + ":" +
+                             std::to_string(settings.port) + ": " + e.code().message());
+  }
+  listener->run();
+  const auto port = listener->local_endpoint().port();
+  log::info("listening", {{"address", settings.listen_address},
+                          {"port", static_cast<int64_t>(port)},
+                          {"relation", mapping->catalog->relation_display},
+                          {"fields", static_cast<int64_t>(mapping->catalog->fields.size())},
+                          {"database", db::describe_target(conninfo)}});
+
+  net::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    log::info("shutting down", {{"signal", static_cast<int64_t>(signal)}});
+    shut_down_gracefully(io, *listener, context, settings.shutdown_timeout);
+  });
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < settings.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  pool.drain();
+  log::info("stopped");
+  return 0;
+}
+
+// Resolves the mapping and prints the first record DailyStory would get.
+int check(const config::settings& settings) {
+  const auto conninfo = app::connection_string(settings);
+  auto mapping = app::load_mapping(settings, conninfo);
+  db::pool pool(pool_options_for(settings, conninfo));
+  api::customer_api api(mapping, pool);
+  std::promise<api::reply> answered;
+  api::list_request first;
+  first.limit = 1;
+  api.list_customers(first, [&answered](api::reply r) { answered.set_value(std::move(r)); });
+  const auto reply = answered.get_future().get();
+  if (reply.status != 200) {
+    std::cerr << "storygate: the mapping resolves but the list query failed: " << reply.body << '\n';
+    return exit_failure;
+  }
+  std::cout << settings.mapping_file << ": OK (" << mapping->catalog->fields.size()
+            << " fields from " << mapping->catalog->relation_display << ")\n"
+            << reply.body << '\n';
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  config::parsed_command command;
+  try {
+    command = config::parse_command_line(argc, argv);
+  } catch (const config::usage_error& e) {
+    std::cerr << "storygate: " << e.what() << "\nTry 'storygate --help'.\n";
+    return exit_usage;
+  }
+  if (command.what == config::parsed_command::action::help) {
+    std::cout << command.help_text;
+    return 0;
+  }
+  if (command.what == config::parsed_command::action::version) {
+    std::cout << "storygate " << STORYGATE_VERSION << '\n';
+    return 0;
+  }
+  try {
+    return command.values.command == "check" ? check(command.values) : serve(command.values);
+  } catch (const app::startup_error& e) {
+    std::cerr << "storygate: " << e.what() << '\n';
+    return exit_failure;
+  }
+}

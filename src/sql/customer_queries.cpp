@@ -1,0 +1,80 @@
+#include "sql/customer_queries.h"
+
+#include "db/pg_types.h"
+
+namespace storygate::sql {
+namespace {
+
+using mapping::field_type;
+
+// ISO 8601 with the offset of the session's TimeZone, which each connection
+// sets to the mapping's time_zone: PostgreSQL applies the tz database.
+constexpr const char* iso_datetime = "'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'";
+
+// The value as timestamptz: wall-clock columns are read in the source zone.
+std::string as_timestamptz(const mapping::resolved_field& f, const std::string& zone) {
+  switch (f.source_type.oid) {
+    case db::oid::timestamptz: return f.source_sql;
+    case db::oid::date: return "(" + f.source_sql + "::timestamp AT TIME ZONE " + zone + ")";
+    default: return "(" + f.source_sql + " AT TIME ZONE " + zone + ")";
+  }
+}
+
+std::string select_list(const mapping::catalog& catalog, const std::string& zone) {
+  std::string list = render_field_sql(catalog.id, zone);
+  for (const auto& f : catalog.fields) list += ",\n       " + render_field_sql(f, zone);
+  return list;
+}
+
+// `last_updated` ($1, timestamptz text) in the updated_at column's own type,
+// so the comparison can use an index on that column.
+std::string since_condition(const mapping::catalog& catalog, const std::string& zone) {
+  const auto& updated = catalog.updated_at;
+  switch (updated.source_type.oid) {
+    case db::oid::timestamptz: return updated.source_sql + " >= $1::timestamptz";
+    // A date column only says which day: compare days so nothing changed
+    // later on the same day is missed.
+    case db::oid::date:
+      return updated.source_sql + " >= ($1::timestamptz AT TIME ZONE " + zone + ")::date";
+    default: return updated.source_sql + " >= ($1::timestamptz AT TIME ZONE " + zone + ")";
+  }
+}
+
+}  // namespace
+
+std::string render_field_sql(const mapping::resolved_field& f, const std::string& zone) {
+  const std::string& value = f.source_sql;
+  switch (f.output) {
+    case field_type::datetime: return "to_char(" + as_timestamptz(f, zone) + ", " + iso_datetime + ")";
+    case field_type::date:
+      if (f.source_type.oid == db::oid::date) return "to_char(" + value + ", 'YYYY-MM-DD')";
+      return "to_char(" + as_timestamptz(f, zone) + ", 'YYYY-MM-DD')";
+    case field_type::number:
+      // money's text has a currency sign and separators; numeric's does not.
+      return f.source_type.oid == db::oid::money ? value + "::numeric" : value;
+    case field_type::array:
+    case field_type::json: return "to_json(" + value + ")";
+    case field_type::string: return f.source_type.category == 'S' ? value : value + "::text";
+    default: return value;
+  }
+}
+
+customer_queries customer_queries::build(const mapping::catalog& catalog) {
+  const std::string zone = db::quote_literal(catalog.source.source_time_zone.value);
+  const std::string from = "\n  FROM " + catalog.relation_sql + " AS " + catalog.alias_sql;
+  const std::string order =
+      "\n ORDER BY " + catalog.updated_at.source_sql + ", " + catalog.id.source_sql;
+  const std::string cursor = ",\n       " + catalog.updated_at.source_sql + "::text";
+  const std::string records = "SELECT " + select_list(catalog, zone);
+  const std::string since = "\n WHERE " + since_condition(catalog, zone);
+
+  customer_queries q;
+  q.by_id = records + from + "\n WHERE " + catalog.id.source_sql + " = $1";
+  q.count_since = "SELECT count(*)" + from + since;
+  q.list_since = records + cursor + from + since + order + "\n LIMIT $2 OFFSET $3";
+  q.count_all = "SELECT count(*)" + from;
+  q.list_all = records + cursor + from + order + "\n LIMIT $1 OFFSET $2";
+  return q;
+}
+
+}  // namespace storygate::sql
