@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# install-deps.sh: install the Debian 12 packages storygate needs to build, test and run
+# the demo. Idempotent: it asks apt only when a package is missing, and prints one line
+# when everything is already there.
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config       # compiler and build
+    libboost1.81-dev                       # Boost.Beast / Boost.Asio (header-only)
+    libboost-url1.81-dev                   # Boost.URL: query strings
+    libboost-program-options1.81-dev       # command line
+    libpqxx-dev                            # PostgreSQL client (libpqxx 6.4)
+    rapidjson-dev                          # JSON writer
+    libyaml-cpp-dev                        # the mapping file
+    libgtest-dev googletest                # tests
+    libssl-dev                             # TLS
+    zlib1g-dev                             # gzip
+    postgresql-15 postgresql-client-15     # real server for tests and the demo
+    tzdata                                 # time zones (America/Chicago ...)
+    curl ca-certificates                   # demo and integration checks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "install-deps: all ${#packages[@]} packages already installed"
+    exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages: ${missing[*]}" >&2
+    echo "install-deps: run as root: sudo $0   (or: sudo apt-get install -y ${missing[*]})" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: installed ${#missing[@]} package(s)"
