@@ -54,8 +54,9 @@ int serve(const config::settings& settings) {
   const auto conninfo = app::connection_string(settings);
   auto mapping = app::load_mapping(settings, conninfo);
 
+  api::sync_cursors cursors(settings.sync_cursor_limit, settings.sync_cursor_ttl);
   db::pool pool(pool_options_for(settings, conninfo));
-  api::customer_api api(mapping, pool);
+  api::customer_api api(mapping, pool, cursors);
   http::router routes(api, credentials, settings);
   http::session_context context{routes, settings};
 
@@ -98,8 +99,9 @@ int serve(const config::settings& settings) {
 int check(const config::settings& settings) {
   const auto conninfo = app::connection_string(settings);
   auto mapping = app::load_mapping(settings, conninfo);
+  api::sync_cursors cursors(0, std::chrono::seconds(1));
   db::pool pool(pool_options_for(settings, conninfo));
-  api::customer_api api(mapping, pool);
+  api::customer_api api(mapping, pool, cursors);
   std::promise<api::reply> answered;
   api::list_request first;
   first.limit = 1;

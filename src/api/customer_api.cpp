@@ -25,8 +25,8 @@ void prepare(db::lease& lease, const compiled_mapping& m) {
   c.prepare(statement_name("by_id", g), m.queries.by_id);
   c.prepare(statement_name("count_since", g), m.queries.count_since);
   c.prepare(statement_name("list_since", g), m.queries.list_since);
-  c.prepare(statement_name("count_all", g), m.queries.count_all);
-  c.prepare(statement_name("list_all", g), m.queries.list_all);
+  c.prepare(statement_name("list_after", g), m.queries.list_after);
+  c.prepare(statement_name("count_changed", g), m.queries.count_changed);
   lease.prepared_generation = g;
 }
 
@@ -77,16 +77,18 @@ reply failure_reply(db::failure f) {
   return error_reply(500, "Internal error; the server log has the details");
 }
 
-std::shared_ptr<const compiled_mapping> compiled_mapping::compile(mapping::catalog catalog) {
+std::shared_ptr<const compiled_mapping> compiled_mapping::compile(mapping::catalog catalog,
+                                                                 std::chrono::seconds sync_overlap) {
   auto compiled = std::make_shared<compiled_mapping>();
-  compiled->queries = sql::customer_queries::build(catalog);
+  compiled->queries = sql::customer_queries::build(catalog, sync_overlap);
   compiled->catalog = std::make_shared<const mapping::catalog>(std::move(catalog));
   compiled->generation = next_generation++;
   return compiled;
 }
 
-customer_api::customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool)
-    : mapping_(std::move(mapping)), pool_(pool) {}
+customer_api::customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool,
+                           sync_cursors& cursors)
+    : mapping_(std::move(mapping)), pool_(pool), cursors_(cursors) {}
 
 void customer_api::get_customer(std::string id, responder respond) {
   auto m = current();
@@ -105,25 +107,55 @@ void customer_api::get_customer(std::string id, responder respond) {
 
 void customer_api::list_customers(list_request request, responder respond) {
   auto m = current();
+  const std::string since = request.since ? request.since->literal : "-infinity";
+  // A walk's first page always starts afresh; later pages resume where the
+  // previous one ended, when we served it.
+  std::optional<sync_cursor> resume;
+  if (request.start > 0)
+    resume = cursors_.find(sync_cursors::key(request.client + std::to_string(m->generation), since, request.start));
+
   pool_.submit(
-      [m, request, respond](db::lease& lease) {
+      [&cursors = cursors_, m, request, since, resume, respond](db::lease& lease) {
         prepare(lease, *m);
         pqxx::nontransaction tx(lease.connection);
         const auto g = m->generation;
-        const auto offset = static_cast<long long>(request.start);
-        pqxx::result count, rows;
-        if (request.since) {
-          const auto& since = request.since->literal;
-          count = tx.exec_prepared(statement_name("count_since", g), since);
-          rows = tx.exec_prepared(statement_name("list_since", g), since, request.limit, offset);
+        sync_cursor baseline;
+        pqxx::result rows;
+        int64_t count = 0;
+        if (resume) {
+          baseline = *resume;
+          rows = tx.exec_prepared(statement_name("list_after", g), since, resume->last_updated_at,
+                                  resume->last_id, request.limit);
+          // Rows stamped after the walk began are still ahead of it, at the end.
+          const auto changed = baseline.baseline_max_updated_at
+                                   ? tx.exec_prepared(statement_name("count_changed", g),
+                                                      *baseline.baseline_max_updated_at)[0][0]
+                                         .as<int64_t>()
+                                   : 0;
+          count = baseline.baseline_count + changed;
         } else {
-          count = tx.exec_prepared(statement_name("count_all", g));
-          rows = tx.exec_prepared(statement_name("list_all", g), request.limit, offset);
+          const auto totals = tx.exec_prepared(statement_name("count_since", g), since);
+          baseline.baseline_count = totals[0][0].as<int64_t>();
+          if (!totals[0][1].is_null()) baseline.baseline_max_updated_at = totals[0][1].c_str();
+          count = baseline.baseline_count;
+          rows = tx.exec_prepared(statement_name("list_since", g), since, request.limit,
+                                  static_cast<long long>(request.start));
         }
+
+        if (!rows.empty()) {
+          const auto& last = rows[rows.size() - 1];
+          const auto keyset = static_cast<pqxx::row::size_type>(m->catalog->fields.size() + 1);
+          baseline.last_updated_at = last[keyset].c_str();
+          baseline.last_id = last[keyset + 1].c_str();
+          cursors.store(sync_cursors::key(request.client + std::to_string(g), since,
+                                           request.start + rows.size()),
+                         baseline);
+        }
+
         json::record_writer w;
         w.begin_object();
         w.key("count");
-        w.integer(count[0][0].as<int64_t>());
+        w.integer(count);
         // start and limit are strings in DailyStory's example, and echoed as such.
         w.key("start");
         w.string(std::to_string(request.start));

@@ -9,6 +9,7 @@
 
 #include "api/list_params.h"
 #include "api/reply.h"
+#include "api/sync_cursors.h"
 #include "db/pool.h"
 #include "mapping/catalog.h"
 #include "sql/customer_queries.h"
@@ -22,12 +23,14 @@ struct compiled_mapping {
   sql::customer_queries queries;
   uint64_t generation = 0;
 
-  static std::shared_ptr<const compiled_mapping> compile(mapping::catalog catalog);
+  static std::shared_ptr<const compiled_mapping> compile(mapping::catalog catalog,
+                                                        std::chrono::seconds sync_overlap);
 };
 
 class customer_api {
  public:
-  customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool);
+  customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool,
+               sync_cursors& cursors);
 
   // REQUIRES: `id` passed check_customer_id.
   void get_customer(std::string id, responder respond);
@@ -38,6 +41,7 @@ class customer_api {
  private:
   std::shared_ptr<const compiled_mapping> mapping_;
   db::pool& pool_;
+  sync_cursors& cursors_;
 };
 
 // The reply for a request the database could not serve.

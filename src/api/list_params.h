@@ -19,6 +19,9 @@ struct list_request {
   std::optional<time::instant_text> since;  // absent: every record
   uint64_t start = 0;
   unsigned limit = 25;
+  // Who is walking: sync cursors are kept per client (a digest of its
+  // credentials), so two clients never resume each other's walk.
+  std::string client;
 };
 
 struct bad_request {

@@ -61,7 +61,7 @@ std::shared_ptr<const api::compiled_mapping> load_mapping(const config::settings
   }
   try {
     db::schema_reader schema(*connection);
-    return api::compiled_mapping::compile(mapping::resolve(written, schema));
+    return api::compiled_mapping::compile(mapping::resolve(written, schema), settings.sync_overlap);
   } catch (const mapping::mapping_error& e) {
     throw startup_error(e.what());
   } catch (const pqxx::failure& e) {

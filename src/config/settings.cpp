@@ -59,6 +59,9 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
     ("read-timeout-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.read_timeout.count())), "deadline to receive a request's headers")
     ("default-limit", po::value<unsigned>()->default_value(defaults.default_limit), "page size when limit is absent")
     ("max-limit", po::value<unsigned>()->default_value(defaults.max_limit), "largest accepted limit")
+    ("sync-overlap-seconds", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.sync_overlap.count())), "widen last_updated backwards by this much (late commits)")
+    ("sync-cursor-limit", po::value<unsigned>()->default_value(defaults.sync_cursor_limit), "paged syncs remembered for keyset continuation")
+    ("sync-cursor-ttl-seconds", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.sync_cursor_ttl.count())), "how long an idle paged sync is remembered")
     ("db-pool-size", po::value<unsigned>()->default_value(defaults.db_pool_size), "database connections")
     ("pool-wait-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.pool_wait.count())), "wait for a free connection before 503")
     ("statement-timeout-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.statement_timeout.count())), "query time limit before 504")
@@ -123,6 +126,9 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
   s.max_limit = positive<unsigned>(vm, "max-limit");
   if (s.default_limit > s.max_limit)
     throw usage_error("--default-limit must not be larger than --max-limit");
+  s.sync_overlap = std::chrono::seconds(vm["sync-overlap-seconds"].as<unsigned>());
+  s.sync_cursor_limit = vm["sync-cursor-limit"].as<unsigned>();
+  s.sync_cursor_ttl = std::chrono::seconds(positive<unsigned>(vm, "sync-cursor-ttl-seconds"));
   s.db_pool_size = positive<unsigned>(vm, "db-pool-size");
   s.pool_wait = millis(vm, "pool-wait-ms");
   s.statement_timeout = millis(vm, "statement-timeout-ms");

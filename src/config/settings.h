@@ -34,6 +34,11 @@ struct settings {
   // API
   unsigned default_limit = 25;
   unsigned max_limit = 1000;  // `limit` above this is a 400 naming it
+  // last_updated is widened backwards by this much, so rows that a long
+  // transaction stamped before a sync but committed after it are sent again.
+  std::chrono::seconds sync_overlap{60};
+  unsigned sync_cursor_limit = 10000;   // walks remembered for keyset paging
+  std::chrono::seconds sync_cursor_ttl{3600};  // a walk idle longer falls back to OFFSET
 
   // Database
   unsigned db_pool_size = 4;         // connections (and database worker threads)

@@ -61,7 +61,9 @@ void router::handle(const request& req, api::responder respond) {
   auto list = api::parse_list_params(target.params, settings_.default_limit, settings_.max_limit);
   if (auto* bad = std::get_if<api::bad_request>(&list))
     return respond(api::error_reply(400, bad->message));
-  api_.list_customers(std::get<api::list_request>(list), std::move(respond));
+  auto& walk = std::get<api::list_request>(list);
+  walk.client = std::to_string(std::hash<std::string_view>{}(req[bhttp::field::authorization]));
+  api_.list_customers(std::move(walk), std::move(respond));
 }
 
 }  // namespace storygate::http

@@ -26,17 +26,21 @@ std::string select_list(const mapping::catalog& catalog, const std::string& zone
   return list;
 }
 
-// `last_updated` ($1, timestamptz text) in the updated_at column's own type,
-// so the comparison can use an index on that column.
-std::string since_condition(const mapping::catalog& catalog, const std::string& zone) {
+// `last_updated` ($1, timestamptz text, widened by the overlap) in the
+// updated_at column's own type, so the comparison can use an index on it.
+std::string since_condition(const mapping::catalog& catalog, const std::string& zone,
+                            std::chrono::seconds overlap) {
   const auto& updated = catalog.updated_at;
+  std::string since = "$1::timestamptz";
+  if (overlap.count() > 0)
+    since = "(" + since + " - interval '" + std::to_string(overlap.count()) + " seconds')";
   switch (updated.source_type.oid) {
-    case db::oid::timestamptz: return updated.source_sql + " >= $1::timestamptz";
+    case db::oid::timestamptz: return updated.source_sql + " >= " + since;
     // A date column only says which day: compare days so nothing changed
     // later on the same day is missed.
     case db::oid::date:
-      return updated.source_sql + " >= ($1::timestamptz AT TIME ZONE " + zone + ")::date";
-    default: return updated.source_sql + " >= ($1::timestamptz AT TIME ZONE " + zone + ")";
+      return updated.source_sql + " >= (" + since + " AT TIME ZONE " + zone + ")::date";
+    default: return updated.source_sql + " >= (" + since + " AT TIME ZONE " + zone + ")";
   }
 }
 
@@ -59,21 +63,26 @@ std::string render_field_sql(const mapping::resolved_field& f, const std::string
   }
 }
 
-customer_queries customer_queries::build(const mapping::catalog& catalog) {
+customer_queries customer_queries::build(const mapping::catalog& catalog,
+                                         std::chrono::seconds overlap) {
   const std::string zone = db::quote_literal(catalog.source.source_time_zone.value);
+  const std::string& updated = catalog.updated_at.source_sql;
+  const std::string& id = catalog.id.source_sql;
   const std::string from = "\n  FROM " + catalog.relation_sql + " AS " + catalog.alias_sql;
-  const std::string order =
-      "\n ORDER BY " + catalog.updated_at.source_sql + ", " + catalog.id.source_sql;
-  const std::string cursor = ",\n       " + catalog.updated_at.source_sql + "::text";
+  const std::string order = "\n ORDER BY " + updated + ", " + id;
+  const std::string keyset = ",\n       " + updated + "::text, " + id + "::text";
   const std::string records = "SELECT " + select_list(catalog, zone);
-  const std::string since = "\n WHERE " + since_condition(catalog, zone);
+  const std::string since = "\n WHERE " + since_condition(catalog, zone, overlap);
 
   customer_queries q;
-  q.by_id = records + from + "\n WHERE " + catalog.id.source_sql + " = $1";
-  q.count_since = "SELECT count(*)" + from + since;
-  q.list_since = records + cursor + from + since + order + "\n LIMIT $2 OFFSET $3";
-  q.count_all = "SELECT count(*)" + from;
-  q.list_all = records + cursor + from + order + "\n LIMIT $1 OFFSET $2";
+  q.by_id = records + from + "\n WHERE " + id + " = $1";
+  q.count_since = "SELECT count(*), max(" + updated + ")::text" + from + since;
+  q.list_since = records + keyset + from + since + order + "\n LIMIT $2 OFFSET $3";
+  q.list_after = records + keyset + from + since + "\n   AND (" + updated + ", " + id + ") > ($2::" +
+                 catalog.updated_at.source_type.name + ", $3::" + catalog.id.source_type.name + ")" +
+                 order + "\n LIMIT $4";
+  q.count_changed = "SELECT count(*)" + from + "\n WHERE " + updated + " > $1::" +
+                    catalog.updated_at.source_type.name;
   return q;
 }
 

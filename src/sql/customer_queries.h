@@ -2,6 +2,7 @@
 // The SQL text of every statement the API runs, generated from a resolved
 // mapping. Identifiers come quoted from the catalog; every value from a request
 // is a $n parameter. Golden tests pin this text (tests/unit/customer_queries_test).
+#include <chrono>
 #include <string>
 
 #include "mapping/catalog.h"
@@ -9,16 +10,21 @@
 namespace storygate::sql {
 
 // Result columns of the record queries: [0] id, then one per mapped field in
-// mapping order, then (list queries only) the row's updated_at as text, which
-// the next page's keyset condition binds back.
+// mapping order, then (list queries only) the row's updated_at and id as text:
+// the keyset the next page of the walk resumes after.
+//
+// `last_updated` ($1 of the list statements) is timestamptz text; absent, the
+// API passes '-infinity'. Rows whose updated_at is NULL are never listed.
 struct customer_queries {
-  std::string by_id;        // $1 id
-  std::string count_since;  // $1 last_updated (timestamptz text)
-  std::string list_since;   // $1 last_updated, $2 limit, $3 offset
-  std::string count_all;
-  std::string list_all;     // $1 limit, $2 offset
+  std::string by_id;          // $1 id
+  std::string count_since;    // $1 last_updated -> count(*), max(updated_at)::text
+  std::string list_since;     // $1 last_updated, $2 limit, $3 offset
+  std::string list_after;     // $1 last_updated, $2 updated_at and $3 id of the last row served, $4 limit
+  std::string count_changed;  // $1 a max(updated_at) from count_since -> rows stamped later
 
-  static customer_queries build(const mapping::catalog& catalog);
+  // `overlap` widens every last_updated backwards, so rows committed late by
+  // long transactions (stamped before a sync read past them) are sent again.
+  static customer_queries build(const mapping::catalog& catalog, std::chrono::seconds overlap);
 };
 
 // `field.source_sql` rendered as text in the form the JSON writer expects for
