@@ -12,8 +12,10 @@ namespace {
 constexpr uint64_t max_start = 1'000'000'000'000;
 constexpr std::size_t max_text_id_bytes = 512;
 
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
 std::optional<uint64_t> whole_number(const std::string& text) {
-  if (text.empty() || text.size() > 19 || !std::all_of(text.begin(), text.end(), ::isdigit))
+  if (text.empty() || text.size() > 19 || !std::all_of(text.begin(), text.end(), is_digit))
     return std::nullopt;
   uint64_t value = 0;
   std::from_chars(text.data(), text.data() + text.size(), value);
@@ -21,7 +23,7 @@ std::optional<uint64_t> whole_number(const std::string& text) {
 }
 
 bool is_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), ::isdigit);
+  return !s.empty() && std::all_of(s.begin(), s.end(), is_digit);
 }
 
 bool is_uuid(const std::string& s) {

@@ -67,6 +67,8 @@ std::vector<std::string> read_secret_lines(const std::string& path) {
   if (!in) throw credentials_error(path + ": cannot read the file");
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) {
+    const auto first = line.find_first_not_of(" \t");
+    line.erase(0, first == std::string::npos ? line.size() : first);
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
       line.pop_back();
     if (line.empty() || line[0] == '#') continue;
@@ -117,6 +119,17 @@ bool authenticator::matches(std::string_view scheme, std::string_view secret) co
   for (const auto& accepted : accepted_)
     found |= CRYPTO_memcmp(accepted.data(), presented.data(), presented.size()) == 0;
   return found;
+}
+
+std::string client_fingerprint(std::string_view header) {
+  const auto digest = digest_of("client", header);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < 6; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 0xf];
+  }
+  return out;
 }
 
 verdict authenticator::check(std::string_view header) const {

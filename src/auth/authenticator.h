@@ -56,6 +56,11 @@ class authenticator {
   std::vector<digest> accepted_;
 };
 
+// A short, stable name for whoever sends `authorization_header` (a prefix of
+// its SHA-256), to tell clients apart in memory and logs without keeping or
+// printing the credential.
+std::string client_fingerprint(std::string_view authorization_header);
+
 // The value of WWW-Authenticate on a 401.
 inline constexpr std::string_view challenge = "Basic realm=\"storygate\", Bearer realm=\"storygate\"";
 

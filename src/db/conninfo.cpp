@@ -16,10 +16,12 @@ std::map<std::string, std::string> parse(const std::string& url) {
   char* error = nullptr;
   options_ptr options(PQconninfoParse(url.c_str(), &error), &PQconninfoFree);
   if (!options) {
-    std::string message = error ? error : "out of memory";
+    // libpq's message quotes the offending part of the URL, which may be the
+    // password: say what to look at instead.
     PQfreemem(error);
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    throw conninfo_error("the database URL is not valid: " + message);
+    throw conninfo_error(
+        "the database URL is not valid: expected postgresql://user:password@host:port/dbname "
+        "(percent-encode special characters in the user and password; put IPv6 hosts in [])");
   }
   std::map<std::string, std::string> set;
   for (auto* o = options.get(); o->keyword; ++o)

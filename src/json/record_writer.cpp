@@ -1,5 +1,6 @@
 #include "json/record_writer.h"
 
+#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -7,6 +8,21 @@
 #include "json/utf8.h"
 
 namespace storygate::json {
+namespace {
+
+// Syntax only: the handler accepts every event, and numbers stay text, so a
+// long numeric is not squeezed through a double. RapidJSON 1.1 still refuses
+// exponents beyond a double's range (1e400), which then count as malformed.
+bool is_well_formed_json(std::string_view text) {
+  rapidjson::MemoryStream stream(text.data(), text.size());
+  rapidjson::BaseReaderHandler<> accept_all;
+  rapidjson::Reader reader;
+  return !reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag>(
+              stream, accept_all).IsError() &&
+         stream.Tell() == text.size();
+}
+
+}  // namespace
 
 struct record_writer::impl {
   rapidjson::StringBuffer buffer;
@@ -21,16 +37,15 @@ struct record_writer::impl {
     }
   }
 
-  // JSON that PostgreSQL produced (to_json): re-parsed rather than trusted,
-  // so a bad byte from the database cannot break the document.
+  // JSON that PostgreSQL produced (to_json of an array, a json or jsonb
+  // column), kept as written so numbers keep every digit and escapes stay
+  // escapes. Checked rather than trusted: an SQL_ASCII database stores any
+  // bytes, and a malformed value must cost one field, not the document.
   void embedded_json(std::string_view s) {
-    rapidjson::StringBuffer copy;
-    rapidjson::Writer<rapidjson::StringBuffer> copy_writer(copy);
-    rapidjson::Reader reader;
-    const std::string repaired = repair_utf8(s);
-    rapidjson::StringStream in(repaired.c_str());
-    if (reader.Parse(in, copy_writer))
-      writer.RawValue(copy.GetString(), copy.GetSize(), rapidjson::kObjectType);
+    const std::string repaired = is_valid_utf8(s) ? std::string() : repair_utf8(s);
+    const std::string_view text = repaired.empty() ? s : repaired;
+    if (is_well_formed_json(text))
+      writer.RawValue(text.data(), text.size(), rapidjson::kObjectType);
     else
       writer.Null();
   }
@@ -48,6 +63,8 @@ void record_writer::key(std::string_view name) {
 }
 void record_writer::string(std::string_view text) { impl_->text(text); }
 void record_writer::integer(int64_t value) { impl_->writer.Int64(value); }
+void record_writer::boolean(bool value) { impl_->writer.Bool(value); }
+void record_writer::null() { impl_->writer.Null(); }
 
 void record_writer::value(mapping::field_type type, const char* text, std::size_t length) {
   auto& w = impl_->writer;

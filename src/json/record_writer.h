@@ -25,6 +25,8 @@ class record_writer {
   void key(std::string_view name);
   void string(std::string_view text);
   void integer(int64_t value);
+  void boolean(bool value);
+  void null();
 
   // A value PostgreSQL rendered as text (see sql::render_field_sql), written
   // as `type`. `text` null means SQL NULL. Values that JSON cannot hold

@@ -60,7 +60,7 @@ void write(level at, std::string_view message, std::initializer_list<field> fiel
         [&w](const auto& v) {
           using T = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<T, std::string_view>) w.string(v);
-          else if constexpr (std::is_same_v<T, bool>) w.value(mapping::field_type::boolean, v ? "t" : "f", 1);
+          else if constexpr (std::is_same_v<T, bool>) w.boolean(v);
           else if constexpr (std::is_same_v<T, int64_t>) w.integer(v);
           else {
             const std::string text = std::to_string(v);

@@ -52,8 +52,16 @@ class reader {
                          const std::string& context) const {
     YAML::Node node = parent[key];
     if (!node) fail(at(parent), "missing '" + key + "' in " + context);
-    if (!node.IsMap()) fail(at(node), "'" + key + "' must be a mapping of keys to values");
+    if (!node.IsMap()) fail(value_at(parent, key), "'" + key + "' must be a mapping of keys to values");
     return node;
+  }
+
+  // Where the value of `key` is written; an empty value has no place of its
+  // own (yaml-cpp marks it at the next token), so its key's place is used.
+  position value_at(const YAML::Node& parent, const std::string& key) const {
+    for (const auto& entry : parent)
+      if (entry.first.Scalar() == key) return entry.second.IsNull() ? at(entry.first) : at(entry.second);
+    return at(parent);
   }
 
   // A non-empty single-line string. `required` false returns nullopt when absent.
@@ -64,6 +72,7 @@ class reader {
       if (required) fail(at(parent), "missing '" + key + "' in " + context);
       return std::nullopt;
     }
+    if (node.IsNull()) fail(value_at(parent, key), "'" + key + "' must be a non-empty text value");
     return text_value(node, "'" + key + "'");
   }
 
@@ -120,6 +129,9 @@ field read_field(const reader& in, const YAML::Node& key, const YAML::Node& valu
   if (result.name == "id")
     in.fail(result.where, "'id' is always the source's id column; remove this field");
 
+  if (value.IsNull())
+    in.fail(result.where, "field '" + result.name + "' has no value; expected a column name or a "
+                                                    "mapping with 'column' or 'expression'");
   if (value.IsScalar()) {
     located column = in.text_value(value, "the column of field '" + result.name + "'");
     in.check_identifier(column, "the column of field '" + result.name + "'");

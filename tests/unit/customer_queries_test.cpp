@@ -1,0 +1,336 @@
+#include "sql/customer_queries.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <regex>
+#include <set>
+#include <string>
+
+#include "db/pg_types.h"
+
+namespace storygate::sql {
+namespace {
+
+using mapping::field_type;
+using mapping::resolved_field;
+
+const db::pg_type int4_type{db::oid::int4, 'N', "integer"};
+const db::pg_type int8_type{db::oid::int8, 'N', "bigint"};
+const db::pg_type bool_type{db::oid::boolean, 'B', "boolean"};
+const db::pg_type varchar_type{db::oid::varchar, 'S', "character varying(80)"};
+const db::pg_type text_type{db::oid::text, 'S', "text"};
+const db::pg_type money_type{db::oid::money, 'N', "money"};
+const db::pg_type numeric_type{db::oid::numeric, 'N', "numeric(12,2)"};
+const db::pg_type float8_type{db::oid::float8, 'N', "double precision"};
+const db::pg_type date_type{db::oid::date, 'D', "date"};
+const db::pg_type timestamp_type{db::oid::timestamp, 'D', "timestamp without time zone"};
+const db::pg_type timestamptz_type{db::oid::timestamptz, 'D', "timestamp with time zone"};
+const db::pg_type text_array_type{1009, 'A', "text[]"};
+const db::pg_type jsonb_type{db::oid::jsonb, 'U', "jsonb"};
+const db::pg_type json_type{db::oid::json, 'U', "json"};
+const db::pg_type uuid_type{db::oid::uuid, 'U', "uuid"};
+
+const std::string zone = "'America/Chicago'";
+const std::string iso = R"('YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')";
+
+// The catalog resolve() would build for legacy.cust with `updated_at` of type
+// `updated_type`.
+mapping::catalog make_catalog(const db::pg_type& updated_type) {
+  mapping::catalog c;
+  c.source.source_time_zone.value = "America/Chicago";
+  c.source.time_zone.value = "America/New_York";
+  c.relation_sql = R"("legacy"."cust")";
+  c.relation_display = "legacy.cust";
+  c.alias_sql = R"("customer")";
+  c.id = {"id", R"("customer"."cust_id")", int4_type, field_type::integer};
+  c.id_match = mapping::id_kind::integer;
+  c.id_min = -2147483648LL;
+  c.id_max = 2147483647LL;
+  c.updated_at = {"updated_at", R"("customer"."last_modified")", updated_type,
+                  field_type::datetime};
+  c.fields = {
+      {"first_name", R"("customer"."fname")", varchar_type, field_type::string},
+      {"balance", R"("customer"."bal")", money_type, field_type::number},
+      {"created_at", R"("customer"."created")", timestamp_type, field_type::datetime},
+      {"tags", R"("customer"."interests")", text_array_type, field_type::array},
+      {"vip", R"(("customer".flags & 1 = 1))", bool_type, field_type::boolean},
+  };
+  return c;
+}
+
+// The SELECT list shared by every record query.
+const std::string records = R"(SELECT "customer"."cust_id",
+       "customer"."fname",
+       "customer"."bal"::numeric,
+       to_char(("customer"."created" AT TIME ZONE 'America/Chicago'), 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'),
+       to_json("customer"."interests"),
+       ("customer".flags & 1 = 1))";
+
+// ---------------------------------------------------------------- golden queries
+
+using namespace std::chrono_literals;
+
+const std::string from = R"(
+  FROM "legacy"."cust" AS "customer")";
+// The keyset columns the list statements add after the fields.
+const std::string keyset = R"(,
+       "customer"."last_modified"::text, "customer"."cust_id"::text)";
+const std::string order = R"(
+ ORDER BY "customer"."last_modified", "customer"."cust_id")";
+
+TEST(CustomerQueries, ByIdDoesNotDependOnUpdatedAtTypeOrOverlap) {
+  for (const auto& type : {timestamp_type, timestamptz_type, date_type}) {
+    for (const auto overlap : {0s, 60s}) {
+      const auto q = customer_queries::build(make_catalog(type), overlap);
+      EXPECT_EQ(q.by_id, records + from + R"(
+ WHERE "customer"."cust_id" = $1)")
+          << type.name;
+    }
+  }
+}
+
+TEST(CustomerQueries, TimestampWithoutTimeZoneUpdatedAt) {
+  const auto q = customer_queries::build(make_catalog(timestamp_type), 0s);
+  // last_updated as the source's wall clock, so an index on the column is usable.
+  const std::string since = R"(
+ WHERE "customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'America/Chicago'))";
+  EXPECT_EQ(q.count_since, R"(SELECT count(*), max("customer"."last_modified")::text)" + from + since);
+  EXPECT_EQ(q.list_since, records + keyset + from + since + order + R"(
+ LIMIT $2 OFFSET $3)");
+  EXPECT_EQ(q.list_after, records + keyset + from + since + R"(
+   AND ("customer"."last_modified", "customer"."cust_id") > ($2::timestamp without time zone, $3::integer))" +
+                              order + R"(
+ LIMIT $4)");
+  EXPECT_EQ(q.count_changed, R"(SELECT count(*)
+  FROM "legacy"."cust" AS "customer"
+ WHERE "customer"."last_modified" > $1::timestamp without time zone)");
+}
+
+TEST(CustomerQueries, TimestamptzUpdatedAt) {
+  const auto q = customer_queries::build(make_catalog(timestamptz_type), 0s);
+  const std::string since = R"(
+ WHERE "customer"."last_modified" >= $1::timestamptz)";
+  EXPECT_EQ(q.count_since, R"(SELECT count(*), max("customer"."last_modified")::text)" + from + since);
+  EXPECT_EQ(q.list_since, records + keyset + from + since + order + R"(
+ LIMIT $2 OFFSET $3)");
+  EXPECT_EQ(q.list_after, records + keyset + from + since + R"(
+   AND ("customer"."last_modified", "customer"."cust_id") > ($2::timestamp with time zone, $3::integer))" +
+                              order + R"(
+ LIMIT $4)");
+  EXPECT_EQ(q.count_changed, R"(SELECT count(*)
+  FROM "legacy"."cust" AS "customer"
+ WHERE "customer"."last_modified" > $1::timestamp with time zone)");
+}
+
+TEST(CustomerQueries, DateUpdatedAt) {
+  const auto q = customer_queries::build(make_catalog(date_type), 0s);
+  // Whole days: a change later on the day of last_updated is not missed.
+  const std::string since = R"(
+ WHERE "customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'America/Chicago')::date)";
+  EXPECT_EQ(q.count_since, R"(SELECT count(*), max("customer"."last_modified")::text)" + from + since);
+  EXPECT_EQ(q.list_since, records + keyset + from + since + order + R"(
+ LIMIT $2 OFFSET $3)");
+  EXPECT_EQ(q.list_after, records + keyset + from + since + R"(
+   AND ("customer"."last_modified", "customer"."cust_id") > ($2::date, $3::integer))" +
+                              order + R"(
+ LIMIT $4)");
+  EXPECT_EQ(q.count_changed, R"(SELECT count(*)
+  FROM "legacy"."cust" AS "customer"
+ WHERE "customer"."last_modified" > $1::date)");
+}
+
+TEST(CustomerQueries, OverlapWidensLastUpdatedBackwards) {
+  EXPECT_EQ(customer_queries::build(make_catalog(timestamptz_type), 60s).count_since,
+            R"(SELECT count(*), max("customer"."last_modified")::text)" + from + R"(
+ WHERE "customer"."last_modified" >= ($1::timestamptz - interval '60 seconds'))");
+  EXPECT_EQ(customer_queries::build(make_catalog(timestamp_type), 60s).count_since,
+            R"(SELECT count(*), max("customer"."last_modified")::text)" + from + R"(
+ WHERE "customer"."last_modified" >= (($1::timestamptz - interval '60 seconds') AT TIME ZONE 'America/Chicago'))");
+  EXPECT_EQ(customer_queries::build(make_catalog(date_type), 3600s).count_since,
+            R"(SELECT count(*), max("customer"."last_modified")::text)" + from + R"(
+ WHERE "customer"."last_modified" >= (($1::timestamptz - interval '3600 seconds') AT TIME ZONE 'America/Chicago')::date)");
+}
+
+TEST(CustomerQueries, OverlapAppliesToEveryListStatement) {
+  const auto q = customer_queries::build(make_catalog(timestamptz_type), 60s);
+  const std::string since = R"(
+ WHERE "customer"."last_modified" >= ($1::timestamptz - interval '60 seconds'))";
+  EXPECT_EQ(q.list_since, records + keyset + from + since + order + R"(
+ LIMIT $2 OFFSET $3)");
+  EXPECT_EQ(q.list_after, records + keyset + from + since + R"(
+   AND ("customer"."last_modified", "customer"."cust_id") > ($2::timestamp with time zone, $3::integer))" +
+                              order + R"(
+ LIMIT $4)");
+  // The baseline comparison is exact: no overlap.
+  EXPECT_EQ(q.count_changed, R"(SELECT count(*)
+  FROM "legacy"."cust" AS "customer"
+ WHERE "customer"."last_modified" > $1::timestamp with time zone)");
+}
+
+TEST(CustomerQueries, OnlyTheIdWhenNoFields) {
+  auto c = make_catalog(timestamptz_type);
+  c.fields.clear();
+  EXPECT_EQ(customer_queries::build(c, 0s).by_id, R"(SELECT "customer"."cust_id"
+  FROM "legacy"."cust" AS "customer"
+ WHERE "customer"."cust_id" = $1)");
+}
+
+TEST(CustomerQueries, TextIdIsSelectedAsIs) {
+  auto c = make_catalog(timestamptz_type);
+  c.id = {"id", R"("customer"."code")", varchar_type, field_type::string};
+  c.fields.clear();
+  const auto q = customer_queries::build(c, 0s);
+  EXPECT_EQ(q.by_id, R"(SELECT "customer"."code"
+  FROM "legacy"."cust" AS "customer"
+ WHERE "customer"."code" = $1)");
+  EXPECT_EQ(q.list_after, R"(SELECT "customer"."code",
+       "customer"."last_modified"::text, "customer"."code"::text
+  FROM "legacy"."cust" AS "customer"
+ WHERE "customer"."last_modified" >= $1::timestamptz
+   AND ("customer"."last_modified", "customer"."code") > ($2::timestamp with time zone, $3::character varying(80))
+ ORDER BY "customer"."last_modified", "customer"."code"
+ LIMIT $4)");
+}
+
+TEST(CustomerQueries, UuidIdIsSelectedAsText) {
+  auto c = make_catalog(timestamptz_type);
+  c.id = {"id", R"("customer"."uid")", uuid_type, field_type::string};
+  c.fields.clear();
+  EXPECT_EQ(customer_queries::build(c, 0s).by_id, R"(SELECT "customer"."uid"::text
+  FROM "legacy"."cust" AS "customer"
+ WHERE "customer"."uid" = $1)");
+}
+
+TEST(CustomerQueries, SourceZoneIsQuotedAsALiteral) {
+  auto c = make_catalog(timestamp_type);
+  c.source.source_time_zone.value = "Bad'Zone";
+  c.fields.clear();
+  EXPECT_EQ(customer_queries::build(c, 0s).count_since,
+            R"(SELECT count(*), max("customer"."last_modified")::text
+  FROM "legacy"."cust" AS "customer"
+ WHERE "customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'Bad''Zone'))");
+}
+
+// ---------------------------------------------------------------- only placeholders
+
+// The $n placeholders in `sql`.
+std::set<std::string> placeholders(const std::string& sql) {
+  std::set<std::string> found;
+  const std::regex dollar(R"(\$[0-9]*)");
+  for (auto it = std::sregex_iterator(sql.begin(), sql.end(), dollar); it != std::sregex_iterator();
+       ++it)
+    found.insert(it->str());
+  return found;
+}
+
+// `sql` without the string literals that come from the mapping and the
+// settings (the zone, the to_char formats, the overlap): whatever else is
+// quoted would have to be a value.
+std::string without_known_literals(std::string sql) {
+  for (const std::string& literal :
+       {zone, iso, std::string("'YYYY-MM-DD'"), std::string("'60 seconds'")}) {
+    for (auto at = sql.find(literal); at != std::string::npos; at = sql.find(literal))
+      sql.erase(at, literal.size());
+  }
+  return sql;
+}
+
+TEST(CustomerQueries, RequestValuesOnlyAsPlaceholders) {
+  for (const auto& type : {timestamp_type, timestamptz_type, date_type}) {
+    for (const auto overlap : {0s, 60s}) {
+      const auto q = customer_queries::build(make_catalog(type), overlap);
+      using S = std::set<std::string>;
+      EXPECT_EQ(placeholders(q.by_id), (S{"$1"}));
+      EXPECT_EQ(placeholders(q.count_since), (S{"$1"}));
+      EXPECT_EQ(placeholders(q.list_since), (S{"$1", "$2", "$3"}));
+      EXPECT_EQ(placeholders(q.list_after), (S{"$1", "$2", "$3", "$4"}));
+      EXPECT_EQ(placeholders(q.count_changed), (S{"$1"}));
+      for (const auto* sql : {&q.by_id, &q.count_since, &q.list_since, &q.list_after,
+                              &q.count_changed}) {
+        EXPECT_EQ(without_known_literals(*sql).find('\''), std::string::npos) << *sql;
+        EXPECT_EQ(sql->find(';'), std::string::npos) << *sql;
+        EXPECT_EQ(sql->find("--"), std::string::npos) << *sql;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- render_field_sql
+
+std::string render(const db::pg_type& type, field_type output,
+                   const std::string& source = R"("customer"."c")") {
+  return render_field_sql({"f", source, type, output}, zone);
+}
+
+TEST(RenderFieldSql, DatetimeFromTimestampReadInSourceZone) {
+  EXPECT_EQ(render(timestamp_type, field_type::datetime),
+            R"(to_char(("customer"."c" AT TIME ZONE 'America/Chicago'), 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'))");
+}
+
+TEST(RenderFieldSql, DatetimeFromTimestamptz) {
+  EXPECT_EQ(render(timestamptz_type, field_type::datetime),
+            R"(to_char("customer"."c", 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'))");
+}
+
+TEST(RenderFieldSql, DatetimeFromDateIsMidnightInSourceZone) {
+  EXPECT_EQ(render(date_type, field_type::datetime),
+            R"(to_char(("customer"."c"::timestamp AT TIME ZONE 'America/Chicago'), 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'))");
+}
+
+TEST(RenderFieldSql, DateFromDate) {
+  EXPECT_EQ(render(date_type, field_type::date), R"(to_char("customer"."c", 'YYYY-MM-DD'))");
+}
+
+TEST(RenderFieldSql, DateFromTimestamp) {
+  EXPECT_EQ(render(timestamp_type, field_type::date),
+            R"(to_char(("customer"."c" AT TIME ZONE 'America/Chicago'), 'YYYY-MM-DD'))");
+}
+
+TEST(RenderFieldSql, DateFromTimestamptz) {
+  EXPECT_EQ(render(timestamptz_type, field_type::date),
+            R"(to_char("customer"."c", 'YYYY-MM-DD'))");
+}
+
+TEST(RenderFieldSql, MoneyNumberCastToNumeric) {
+  EXPECT_EQ(render(money_type, field_type::number), R"("customer"."c"::numeric)");
+}
+
+TEST(RenderFieldSql, OtherNumbersAsIs) {
+  EXPECT_EQ(render(numeric_type, field_type::number), R"("customer"."c")");
+  EXPECT_EQ(render(float8_type, field_type::number), R"("customer"."c")");
+  EXPECT_EQ(render(int4_type, field_type::number), R"("customer"."c")");
+}
+
+TEST(RenderFieldSql, IntegerAndBooleanAsIs) {
+  EXPECT_EQ(render(int8_type, field_type::integer), R"("customer"."c")");
+  EXPECT_EQ(render(bool_type, field_type::boolean), R"("customer"."c")");
+}
+
+TEST(RenderFieldSql, ArrayToJson) {
+  EXPECT_EQ(render(text_array_type, field_type::array), R"(to_json("customer"."c"))");
+}
+
+TEST(RenderFieldSql, JsonToJson) {
+  EXPECT_EQ(render(jsonb_type, field_type::json), R"(to_json("customer"."c"))");
+  EXPECT_EQ(render(json_type, field_type::json), R"(to_json("customer"."c"))");
+  EXPECT_EQ(render(text_type, field_type::json), R"(to_json("customer"."c"))");
+}
+
+TEST(RenderFieldSql, StringFromStringTypeAsIs) {
+  EXPECT_EQ(render(varchar_type, field_type::string), R"("customer"."c")");
+  EXPECT_EQ(render(text_type, field_type::string, R"(("customer".fname || ' ' || "customer".lname))"),
+            R"(("customer".fname || ' ' || "customer".lname))");
+}
+
+TEST(RenderFieldSql, StringFromNonStringTypeCastToText) {
+  EXPECT_EQ(render(int4_type, field_type::string), R"("customer"."c"::text)");
+  EXPECT_EQ(render(numeric_type, field_type::string), R"("customer"."c"::text)");
+  EXPECT_EQ(render(jsonb_type, field_type::string), R"("customer"."c"::text)");
+  EXPECT_EQ(render(uuid_type, field_type::string), R"("customer"."c"::text)");
+  EXPECT_EQ(render(timestamp_type, field_type::string), R"("customer"."c"::text)");
+  EXPECT_EQ(render(int4_type, field_type::string, "(a + b)"), "(a + b)::text");
+}
+
+}  // namespace
+}  // namespace storygate::sql
