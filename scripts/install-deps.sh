@@ -12,6 +12,7 @@ packages=(
     libpqxx-dev                            # PostgreSQL client (libpqxx 6.4)
     rapidjson-dev                          # JSON writer
     libyaml-cpp-dev                        # the mapping file
+    prometheus-cpp-dev                     # /metrics in Prometheus' text format
     libgtest-dev googletest                # tests
     libssl-dev                             # TLS
     zlib1g-dev                             # gzip

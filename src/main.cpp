@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api/customer_api.h"
+#include "app/reloader.h"
 #include "app/startup.h"
 #include "config/settings.h"
 #include "db/conninfo.h"
@@ -17,6 +18,7 @@
 #include "http/listener.h"
 #include "http/router.h"
 #include "log/logger.h"
+#include "observe/metrics.h"
 
 namespace net = boost::asio;
 using namespace storygate;
@@ -26,8 +28,11 @@ namespace {
 constexpr int exit_usage = 2;
 constexpr int exit_failure = 1;
 
-db::pool_options pool_options_for(const config::settings& s, std::string conninfo) {
-  return {std::move(conninfo), s.db_pool_size, s.pool_wait, s.statement_timeout};
+db::pool_options pool_options_for(const config::settings& s, std::string conninfo,
+                                  observe::metrics* metrics = nullptr) {
+  db::pool_options options{std::move(conninfo), s.db_pool_size, s.pool_wait, s.statement_timeout, {}};
+  if (metrics) options.job_done = [metrics](std::chrono::duration<double> took) { metrics->query_done(took); };
+  return options;
 }
 
 // Waits for requests in flight to finish (or the deadline), then stops the I/O.
@@ -54,10 +59,13 @@ int serve(const config::settings& settings) {
   const auto conninfo = app::connection_string(settings);
   auto mapping = app::load_mapping(settings, conninfo);
 
-  api::sync_cursors cursors(settings.sync_cursor_limit, settings.sync_cursor_ttl);
-  db::pool pool(pool_options_for(settings, conninfo));
-  api::customer_api api(mapping, pool, cursors);
-  http::router routes(api, credentials, settings);
+  observe::metrics metrics;
+  api::sync_cursors cursors(settings.sync_cursor_limit, settings.sync_cursor_ttl,
+                            [&metrics](const api::sync_walk& walk) { api::report_walk(walk, false, &metrics); });
+  db::pool pool(pool_options_for(settings, conninfo, &metrics));
+  api::customer_api api(mapping, pool, cursors, &metrics);
+  http::router routes(api, credentials, settings, pool, metrics);
+  app::mapping_reloader reloader(settings, conninfo, api, metrics);
   http::session_context context{routes, settings};
 
   net::io_context io(static_cast<int>(settings.io_threads));
@@ -71,6 +79,24 @@ int serve(const config::settings& settings) {
     throw app::startup_error("cannot listen on " + settings.listen_address + ":" +
                              std::to_string(settings.port) + ": " + e.code().message());
   }
+  // Signals are ours before anyone is told we listen: a SIGHUP right after
+  // start-up must reload, not kill.
+  net::signal_set stop_signals(io, SIGINT, SIGTERM);
+  stop_signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    log::info("shutting down", {{"signal", static_cast<int64_t>(signal)}});
+    shut_down_gracefully(io, *listener, context, settings.shutdown_timeout);
+  });
+  net::signal_set reload_signal(io, SIGHUP);
+  std::function<void()> wait_for_hangup = [&] {
+    reload_signal.async_wait([&](const boost::system::error_code& error, int) {
+      if (error) return;
+      reloader.request("SIGHUP");
+      wait_for_hangup();
+    });
+  };
+  wait_for_hangup();
+
   listener->run();
   const auto port = listener->local_endpoint().port();
   log::info("listening", {{"address", settings.listen_address},
@@ -78,13 +104,6 @@ int serve(const config::settings& settings) {
                           {"relation", mapping->catalog->relation_display},
                           {"fields", static_cast<int64_t>(mapping->catalog->fields.size())},
                           {"database", db::describe_target(conninfo)}});
-
-  net::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& error, int signal) {
-    if (error) return;
-    log::info("shutting down", {{"signal", static_cast<int64_t>(signal)}});
-    shut_down_gracefully(io, *listener, context, settings.shutdown_timeout);
-  });
 
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < settings.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
@@ -101,7 +120,7 @@ int check(const config::settings& settings) {
   auto mapping = app::load_mapping(settings, conninfo);
   api::sync_cursors cursors(0, std::chrono::seconds(1));
   db::pool pool(pool_options_for(settings, conninfo));
-  api::customer_api api(mapping, pool, cursors);
+  api::customer_api api(mapping, pool, cursors, nullptr);
   std::promise<api::reply> answered;
   api::list_request first;
   first.limit = 1;

@@ -3,11 +3,15 @@
 #include <pqxx/pqxx>
 
 #include "json/record_writer.h"
+#include "log/logger.h"
 
 namespace storygate::api {
 namespace {
 
 std::atomic<uint64_t> next_generation{1};
+
+constexpr const char* statement_names[] = {"by_id", "count_since", "list_since", "list_after",
+                                           "count_changed"};
 
 std::string statement_name(const char* base, uint64_t generation) {
   return std::string(base) + "_g" + std::to_string(generation);
@@ -18,6 +22,8 @@ std::string statement_name(const char* base, uint64_t generation) {
 void prepare(db::lease& lease, const compiled_mapping& m) {
   if (lease.prepared_generation == m.generation) return;
   auto& c = lease.connection;
+  if (lease.prepared_generation != 0)
+    for (const char* name : statement_names) c.unprepare(statement_name(name, lease.prepared_generation));
   pqxx::nontransaction tx(c);
   tx.exec("SET TimeZone = " + tx.quote(m.catalog->source.time_zone.value));
   tx.commit();
@@ -87,8 +93,22 @@ std::shared_ptr<const compiled_mapping> compiled_mapping::compile(mapping::catal
 }
 
 customer_api::customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool,
-                           sync_cursors& cursors)
-    : mapping_(std::move(mapping)), pool_(pool), cursors_(cursors) {}
+                           sync_cursors& cursors, observe::metrics* metrics)
+    : mapping_(std::move(mapping)), pool_(pool), cursors_(cursors), metrics_(metrics) {}
+
+void report_walk(const sync_walk& walk, bool completed, observe::metrics* metrics) {
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - walk.started;
+  log::info(completed ? "sync finished" : "sync abandoned",
+            {{"client", walk.client},
+             {"last_updated", walk.since},
+             {"pages", static_cast<int64_t>(walk.pages)},
+             {"records", static_cast<int64_t>(walk.records)},
+             {"past_baseline", static_cast<int64_t>(walk.past_baseline)},
+             {"offset_pages", static_cast<int64_t>(walk.offset_pages)},
+             {"seconds", took.count()},
+             {"completed", completed}});
+  if (metrics) metrics->sync_finished(completed, walk.records, walk.past_baseline);
+}
 
 void customer_api::get_customer(std::string id, responder respond) {
   auto m = current();
@@ -108,48 +128,44 @@ void customer_api::get_customer(std::string id, responder respond) {
 void customer_api::list_customers(list_request request, responder respond) {
   auto m = current();
   const std::string since = request.since ? request.since->literal : "-infinity";
+  const std::string client = request.client + "/" + std::to_string(m->generation);
   // A walk's first page always starts afresh; later pages resume where the
   // previous one ended, when we served it.
+  const std::string resume_key = sync_cursors::key(client, since, request.start);
   std::optional<sync_cursor> resume;
-  if (request.start > 0)
-    resume = cursors_.find(sync_cursors::key(request.client + std::to_string(m->generation), since, request.start));
+  if (request.start > 0) resume = cursors_.find(resume_key);
+  if (metrics_) metrics_->sync_page(resume.has_value());
 
   pool_.submit(
-      [&cursors = cursors_, m, request, since, resume, respond](db::lease& lease) {
+      [&cursors = cursors_, metrics = metrics_, m, request, since, client, resume_key, resume,
+       respond](db::lease& lease) {
         prepare(lease, *m);
         pqxx::nontransaction tx(lease.connection);
         const auto g = m->generation;
-        sync_cursor baseline;
+        sync_cursor next;
         pqxx::result rows;
         int64_t count = 0;
         if (resume) {
-          baseline = *resume;
+          next = *resume;
           rows = tx.exec_prepared(statement_name("list_after", g), since, resume->last_updated_at,
                                   resume->last_id, request.limit);
           // Rows stamped after the walk began are still ahead of it, at the end.
-          const auto changed = baseline.baseline_max_updated_at
-                                   ? tx.exec_prepared(statement_name("count_changed", g),
-                                                      *baseline.baseline_max_updated_at)[0][0]
-                                         .as<int64_t>()
-                                   : 0;
-          count = baseline.baseline_count + changed;
+          const int64_t changed = next.baseline_max_updated_at
+                                      ? tx.exec_prepared(statement_name("count_changed", g),
+                                                         *next.baseline_max_updated_at)[0][0]
+                                            .as<int64_t>()
+                                      : 0;
+          count = next.baseline_count + changed;
         } else {
           const auto totals = tx.exec_prepared(statement_name("count_since", g), since);
-          baseline.baseline_count = totals[0][0].as<int64_t>();
-          if (!totals[0][1].is_null()) baseline.baseline_max_updated_at = totals[0][1].c_str();
-          count = baseline.baseline_count;
+          next.baseline_count = totals[0][0].as<int64_t>();
+          if (!totals[0][1].is_null()) next.baseline_max_updated_at = totals[0][1].c_str();
+          count = next.baseline_count;
+          next.walk.client = request.client;
+          next.walk.since = since;
+          if (request.start > 0) next.walk.offset_pages = 1;
           rows = tx.exec_prepared(statement_name("list_since", g), since, request.limit,
                                   static_cast<long long>(request.start));
-        }
-
-        if (!rows.empty()) {
-          const auto& last = rows[rows.size() - 1];
-          const auto keyset = static_cast<pqxx::row::size_type>(m->catalog->fields.size() + 1);
-          baseline.last_updated_at = last[keyset].c_str();
-          baseline.last_id = last[keyset + 1].c_str();
-          cursors.store(sync_cursors::key(request.client + std::to_string(g), since,
-                                           request.start + rows.size()),
-                         baseline);
         }
 
         json::record_writer w;
@@ -166,6 +182,25 @@ void customer_api::list_customers(list_request request, responder respond) {
         for (const auto& row : rows) write_record(w, *m->catalog, row);
         w.end_array();
         w.end_object();
+
+        const uint64_t end = request.start + rows.size();
+        const auto past = [&](uint64_t position) {
+          return position > static_cast<uint64_t>(next.baseline_count)
+                     ? position - static_cast<uint64_t>(next.baseline_count) : 0;
+        };
+        next.walk.pages += 1;
+        next.walk.records += rows.size();
+        next.walk.past_baseline += past(end) - past(request.start);
+        if (resume) cursors.erase(resume_key);
+        if (rows.size() < request.limit || end >= static_cast<uint64_t>(count)) {
+          report_walk(next.walk, true, metrics);
+        } else {
+          const auto& last = rows[rows.size() - 1];
+          const auto keyset = static_cast<pqxx::row::size_type>(m->catalog->fields.size() + 1);
+          next.last_updated_at = last[keyset].c_str();
+          next.last_id = last[keyset + 1].c_str();
+          cursors.store(sync_cursors::key(client, since, end), std::move(next));
+        }
         respond(json_reply(w.take(), rows.size()));
       },
       [respond](db::failure f) { respond(failure_reply(f)); });

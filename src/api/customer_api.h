@@ -12,6 +12,7 @@
 #include "api/sync_cursors.h"
 #include "db/pool.h"
 #include "mapping/catalog.h"
+#include "observe/metrics.h"
 #include "sql/customer_queries.h"
 
 namespace storygate::api {
@@ -29,20 +30,27 @@ struct compiled_mapping {
 
 class customer_api {
  public:
+  // `metrics` may be null (the check command).
   customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool,
-               sync_cursors& cursors);
+               sync_cursors& cursors, observe::metrics* metrics);
 
   // REQUIRES: `id` passed check_customer_id.
   void get_customer(std::string id, responder respond);
   void list_customers(list_request request, responder respond);
 
   std::shared_ptr<const compiled_mapping> current() const { return std::atomic_load(&mapping_); }
+  // Requests that start from now on use `next`; those in flight finish on theirs.
+  void replace(std::shared_ptr<const compiled_mapping> next) { std::atomic_store(&mapping_, std::move(next)); }
 
  private:
   std::shared_ptr<const compiled_mapping> mapping_;
   db::pool& pool_;
   sync_cursors& cursors_;
+  observe::metrics* metrics_;
 };
+
+// Logs the summary of a walk that ended, and counts it.
+void report_walk(const sync_walk& walk, bool completed, observe::metrics* metrics);
 
 // The reply for a request the database could not serve.
 reply failure_reply(db::failure f);

@@ -8,34 +8,63 @@ std::string sync_cursors::key(const std::string& client, const std::string& sinc
 }
 
 std::optional<sync_cursor> sync_cursors::find(const std::string& key) {
-  std::lock_guard lock(mutex_);
-  const auto found = entries_.find(key);
-  if (found == entries_.end()) return std::nullopt;
-  if (std::chrono::steady_clock::now() - found->second.stored_at > max_age_) {
-    recency_.erase(found->second.recency);
-    entries_.erase(found);
-    return std::nullopt;
+  std::optional<sync_cursor> result;
+  std::vector<sync_walk> ended;
+  {
+    std::lock_guard lock(mutex_);
+    ended = sweep_expired();
+    // Recency follows store() only, so the list stays in order of age.
+    if (const auto found = entries_.find(key); found != entries_.end()) result = found->second.cursor;
   }
-  recency_.splice(recency_.begin(), recency_, found->second.recency);
-  return found->second.cursor;
+  if (abandoned_)
+    for (const auto& walk : ended) abandoned_(walk);
+  return result;
 }
 
 void sync_cursors::store(const std::string& key, sync_cursor cursor) {
-  std::lock_guard lock(mutex_);
-  const auto now = std::chrono::steady_clock::now();
-  if (const auto found = entries_.find(key); found != entries_.end()) {
-    found->second.cursor = std::move(cursor);
-    found->second.stored_at = now;
-    recency_.splice(recency_.begin(), recency_, found->second.recency);
-    return;
+  std::vector<sync_walk> ended;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    ended = sweep_expired();
+    if (const auto found = entries_.find(key); found != entries_.end()) {
+      found->second.cursor = std::move(cursor);
+      found->second.stored_at = now;
+      recency_.splice(recency_.begin(), recency_, found->second.recency);
+    } else if (capacity_ > 0) {
+      if (entries_.size() >= capacity_) {
+        const auto oldest = entries_.find(recency_.back());
+        ended.push_back(std::move(oldest->second.cursor.walk));
+        entries_.erase(oldest);
+        recency_.pop_back();
+      }
+      recency_.push_front(key);
+      entries_.emplace(key, entry{std::move(cursor), now, recency_.begin()});
+    }
   }
-  if (capacity_ == 0) return;
-  if (entries_.size() >= capacity_) {
-    entries_.erase(recency_.back());
+  if (abandoned_)
+    for (const auto& walk : ended) abandoned_(walk);
+}
+
+void sync_cursors::erase(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  if (const auto found = entries_.find(key); found != entries_.end()) {
+    recency_.erase(found->second.recency);
+    entries_.erase(found);
+  }
+}
+
+std::vector<sync_walk> sync_cursors::sweep_expired() {
+  std::vector<sync_walk> ended;
+  const auto now = std::chrono::steady_clock::now();
+  while (!recency_.empty()) {
+    const auto oldest = entries_.find(recency_.back());
+    if (now - oldest->second.stored_at <= max_age_) break;
+    ended.push_back(std::move(oldest->second.cursor.walk));
+    entries_.erase(oldest);
     recency_.pop_back();
   }
-  recency_.push_front(key);
-  entries_.emplace(key, entry{std::move(cursor), now, recency_.begin()});
+  return ended;
 }
 
 std::size_t sync_cursors::size() const {

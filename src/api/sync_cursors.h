@@ -11,13 +11,30 @@
 //
 // Thread-safe.
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace storygate::api {
+
+// What one walk has done so far, for the summary logged when it ends.
+struct sync_walk {
+  std::string client;
+  std::string since;
+  std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  uint64_t pages = 0;
+  uint64_t records = 0;
+  // Records served past the baseline count: rows changed or added while the
+  // walk ran, some of them sent a second time.
+  uint64_t past_baseline = 0;
+  uint64_t offset_pages = 0;  // pages that could not resume by keyset
+};
 
 struct sync_cursor {
   std::string last_updated_at;  // updated_at of the last row served, as PostgreSQL's text
@@ -26,12 +43,16 @@ struct sync_cursor {
   // greatest updated_at among them. Rows stamped later have changed since.
   int64_t baseline_count = 0;
   std::optional<std::string> baseline_max_updated_at;
+  sync_walk walk;
 };
 
 class sync_cursors {
  public:
-  sync_cursors(std::size_t capacity, std::chrono::seconds max_age)
-      : capacity_(capacity), max_age_(max_age) {}
+  // `abandoned` is called (without the lock held) for walks dropped before
+  // they reached their end: expired or evicted.
+  sync_cursors(std::size_t capacity, std::chrono::seconds max_age,
+               std::function<void(const sync_walk&)> abandoned = {})
+      : capacity_(capacity), max_age_(max_age), abandoned_(std::move(abandoned)) {}
 
   static std::string key(const std::string& client, const std::string& since, uint64_t start);
 
@@ -39,6 +60,8 @@ class sync_cursors {
   std::optional<sync_cursor> find(const std::string& key);
   // Stores or replaces; evicts the least recently used entry when full.
   void store(const std::string& key, sync_cursor cursor);
+  // Forgets the walk stored under `key`, which has ended.
+  void erase(const std::string& key);
   std::size_t size() const;
 
  private:
@@ -50,9 +73,13 @@ class sync_cursors {
 
   const std::size_t capacity_;
   const std::chrono::seconds max_age_;
+  const std::function<void(const sync_walk&)> abandoned_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, entry> entries_;
   std::list<std::string> recency_;  // most recent first
+
+  // Removes expired entries from the least recent end; returns their walks.
+  std::vector<sync_walk> sweep_expired();
 };
 
 }  // namespace storygate::api

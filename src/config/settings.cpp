@@ -69,6 +69,7 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
     ("bearer-token-file", po::value<std::vector<std::string>>(), "file of accepted bearer tokens, one a line (repeatable)")
     ("basic-auth-file", po::value<std::vector<std::string>>(), "file of accepted user:password lines (repeatable)")
     ("no-auth", po::bool_switch(), "serve without credentials (only for trials on loopback)")
+    ("metrics-access", po::value<std::string>()->default_value("credentials"), "who may read /metrics: credentials, loopback or open")
     ("shutdown-timeout-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.shutdown_timeout.count())), "SIGTERM: time for requests in flight");
   // clang-format on
 
@@ -139,6 +140,11 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
     s.basic_auth_files = vm["basic-auth-file"].as<std::vector<std::string>>();
   s.allow_anonymous = vm["no-auth"].as<bool>();
   s.shutdown_timeout = millis(vm, "shutdown-timeout-ms");
+  const auto access = vm["metrics-access"].as<std::string>();
+  if (access == "credentials") s.metrics_access = metrics_audience::credentials;
+  else if (access == "loopback") s.metrics_access = metrics_audience::loopback;
+  else if (access == "open") s.metrics_access = metrics_audience::open;
+  else throw usage_error("--metrics-access must be credentials, loopback or open, not '" + access + "'");
   return parsed;
 }
 

@@ -13,6 +13,9 @@ namespace storygate::config {
 
 using std::chrono::milliseconds;
 
+// Who may read GET /metrics.
+enum class metrics_audience { credentials, loopback, open };
+
 struct settings {
   std::string command;       // serve, check
   std::string mapping_file;  // --mapping
@@ -51,6 +54,7 @@ struct settings {
   std::vector<std::string> basic_auth_files;    // user:password a line
   bool allow_anonymous = false;                 // --no-auth: serve without credentials
 
+  metrics_audience metrics_access = metrics_audience::credentials;  // the API's credentials, loopback clients, or anyone
   milliseconds shutdown_timeout{10000};  // SIGTERM: time for requests in flight
 };
 

@@ -182,7 +182,9 @@ void pool::run(pending& p, worker_slot& slot) {
     const bool was_reused = slot.reused;
     try {
       lease leased{*slot.connection, slot.prepared_generation};
+      const auto started = clock::now();
       p.work(leased);
+      if (options_.job_done) options_.job_done(clock::now() - started);
       slot.reused = true;
       return;
     } catch (const pqxx::broken_connection& e) {

@@ -47,6 +47,8 @@ struct pool_options {
   unsigned size = 4;
   std::chrono::milliseconds wait{2000};
   std::chrono::milliseconds statement_timeout{10000};
+  // Told how long each job held its connection (for metrics); may be empty.
+  std::function<void(std::chrono::duration<double>)> job_done;
 };
 
 class pool {

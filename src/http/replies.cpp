@@ -4,7 +4,7 @@ namespace storygate::http {
 
 response make_response(api::reply reply, unsigned version, bool keep_alive, bool head) {
   response res{static_cast<bhttp::status>(reply.status), version};
-  res.set(bhttp::field::content_type, "application/json; charset=utf-8");
+  res.set(bhttp::field::content_type, "application/json; charset=utf-8");  // unless the reply says otherwise
   // Customer data: no cache between DailyStory and us may keep a copy.
   res.set(bhttp::field::cache_control, "no-store");
   res.set("X-Content-Type-Options", "nosniff");

@@ -1,33 +1,58 @@
 #include "http/router.h"
 
+#include <pqxx/pqxx>
+
+#include "api/openapi.h"
 #include "http/query_string.h"
 
 namespace storygate::http {
 namespace {
 
-enum class route { unknown, health, customer, customers };
+enum class route { unknown, health, ready, metrics, openapi, customer, customers };
+
+std::string_view name(route r) {
+  switch (r) {
+    case route::health: return "healthz";
+    case route::ready: return "readyz";
+    case route::metrics: return "metrics";
+    case route::openapi: return "openapi";
+    case route::customer: return "customer";
+    case route::customers: return "customers";
+    default: return "unknown";
+  }
+}
 
 route match(const std::vector<std::string>& s) {
   if (s.size() == 1 && s[0] == "healthz") return route::health;
-  if (s.size() == 4 && s[0] == "api" && s[1] == "v1" && s[2] == "customer" && !s[3].empty())
-    return route::customer;
-  if (s.size() == 3 && s[0] == "api" && s[1] == "v1" && s[2] == "customers")
-    return route::customers;
+  if (s.size() == 1 && s[0] == "readyz") return route::ready;
+  if (s.size() == 1 && s[0] == "metrics") return route::metrics;
+  if (s.size() < 3 || s[0] != "api" || s[1] != "v1") return route::unknown;
+  if (s.size() == 4 && s[2] == "customer" && !s[3].empty()) return route::customer;
+  if (s.size() == 3 && s[2] == "customers") return route::customers;
+  if (s.size() == 3 && s[2] == "openapi.json") return route::openapi;
   return route::unknown;
 }
 
 api::reply unauthorized(auth::verdict v) {
-  const char* why = v == auth::verdict::missing     ? "Authorization required: send Basic or Bearer credentials"
-                    : v == auth::verdict::malformed ? "The Authorization header is malformed; expected 'Basic <base64 user:password>' or 'Bearer <token>'"
-                                                    : "The credentials are not valid";
+  const char* why = v == auth::verdict::missing ? "Authorization required: send Basic or Bearer credentials"
+                    : v == auth::verdict::malformed
+                        ? "The Authorization header is malformed; expected 'Basic <base64 user:password>' or 'Bearer <token>'"
+                        : "The credentials are not valid";
   auto r = api::error_reply(401, why);
   r.headers.emplace_back("WWW-Authenticate", std::string(auth::challenge));
   return r;
 }
 
+api::reply text_reply(std::string body, std::string content_type) {
+  api::reply r;
+  r.body = std::move(body);
+  r.headers.emplace_back("Content-Type", std::move(content_type));
+  return r;
+}
+
 }  // namespace
 
-void router::handle(const request& req, api::responder respond) {
+void router::handle(const request& req, const client_info& client, api::responder respond) {
   if (req.target().size() > settings_.max_url_bytes)
     return respond(api::error_reply(414, "The request URL is longer than " +
                                              std::to_string(settings_.max_url_bytes) + " bytes"));
@@ -37,6 +62,13 @@ void router::handle(const request& req, api::responder respond) {
   auto& target = std::get<parsed_target>(parsed);
 
   const route r = match(target.segments);
+  // Every reply from here on is counted, by route and status.
+  respond = [respond = std::move(respond), &metrics = metrics_, r,
+             started = std::chrono::steady_clock::now()](api::reply reply) {
+    metrics.request_done(name(r), reply.status, std::chrono::steady_clock::now() - started);
+    respond(std::move(reply));
+  };
+
   if (r == route::unknown)
     return respond(api::error_reply(
         404, "No such endpoint; this API serves /api/v1/customer/{id} and /api/v1/customers"));
@@ -46,24 +78,58 @@ void router::handle(const request& req, api::responder respond) {
     return respond(std::move(reply));
   }
   if (r == route::health) return respond({200, R"({"status":"ok"})", {}, 0});
+  if (r == route::ready) return readiness(std::move(respond));
+  if (r == route::metrics) {
+    if (!may_read_metrics(req, client)) {
+      metrics_.auth_failure();
+      return respond(unauthorized(auth_.check(req[bhttp::field::authorization])));
+    }
+    return respond(text_reply(metrics_.render(pool_.snapshot()), "text/plain; version=0.0.4; charset=utf-8"));
+  }
 
   const auto verdict = auth_.check(req[bhttp::field::authorization]);
-  if (verdict != auth::verdict::accepted) return respond(unauthorized(verdict));
+  if (verdict != auth::verdict::accepted) {
+    metrics_.auth_failure();
+    return respond(unauthorized(verdict));
+  }
+
+  const auto mapping = api_.current();
+  if (r == route::openapi)
+    return respond({200, api::openapi_document(*mapping->catalog, settings_.default_limit, settings_.max_limit), {}, 0});
 
   if (r == route::customer) {
     std::string& id = target.segments[3];
-    const auto catalog = api_.current()->catalog;
-    if (auto problem = api::check_customer_id(id, *catalog))
+    if (auto problem = api::check_customer_id(id, *mapping->catalog))
       return respond(api::error_reply(400, *problem));
     return api_.get_customer(std::move(id), std::move(respond));
   }
 
   auto list = api::parse_list_params(target.params, settings_.default_limit, settings_.max_limit);
-  if (auto* bad = std::get_if<api::bad_request>(&list))
-    return respond(api::error_reply(400, bad->message));
+  if (auto* bad = std::get_if<api::bad_request>(&list)) return respond(api::error_reply(400, bad->message));
   auto& walk = std::get<api::list_request>(list);
-  walk.client = std::to_string(std::hash<std::string_view>{}(req[bhttp::field::authorization]));
+  walk.client = auth::client_fingerprint(req[bhttp::field::authorization]);
   api_.list_customers(std::move(walk), std::move(respond));
+}
+
+// Ready when a pooled connection answers: the database is reachable and
+// the mapping's session settings apply.
+void router::readiness(api::responder respond) {
+  pool_.submit(
+      [respond](db::lease& lease) {
+        pqxx::nontransaction tx(lease.connection);
+        tx.exec("SELECT 1");
+        respond({200, R"({"status":"ready"})", {}, 0});
+      },
+      [respond](db::failure f) { respond(api::failure_reply(f)); });
+}
+
+bool router::may_read_metrics(const request& req, const client_info& client) const {
+  switch (settings_.metrics_access) {
+    case config::metrics_audience::open: return true;
+    case config::metrics_audience::loopback: return client.loopback;
+    case config::metrics_audience::credentials: break;
+  }
+  return auth_.check(req[bhttp::field::authorization]) == auth::verdict::accepted;
 }
 
 }  // namespace storygate::http

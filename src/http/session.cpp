@@ -75,7 +75,11 @@ void session::on_read(beast::error_code ec, std::size_t) {
   stream_.expires_never();
   // The router may answer from a database worker thread: hop back onto this
   // session's strand before touching the stream.
-  context_.routes.handle(request_, [self = shared_from_this()](api::reply reply) {
+  client_info client;
+  beast::error_code ec_endpoint;
+  const auto peer = stream_.socket().remote_endpoint(ec_endpoint);
+  client.loopback = !ec_endpoint && peer.address().is_loopback();
+  context_.routes.handle(request_, client, [self = shared_from_this()](api::reply reply) {
     net::post(self->stream_.get_executor(),
               [self, reply = std::move(reply)]() mutable { self->on_reply(std::move(reply)); });
   });

@@ -1,0 +1,90 @@
+#include "observe/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace storygate::observe {
+namespace {
+
+// From 1 ms to 10 s: single records take a few ms, large pages and a slow
+// database push to the top.
+const prometheus::Histogram::BucketBoundaries latency_buckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+}  // namespace
+
+metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  using namespace prometheus;
+  requests_ = &BuildCounter().Name("storygate_http_requests_total")
+                   .Help("HTTP requests answered, by route and status").Register(*registry_);
+  request_seconds_ = &BuildHistogram().Name("storygate_http_request_duration_seconds")
+                          .Help("Time from a request read to its reply ready, by route").Register(*registry_);
+  query_seconds_ = &BuildHistogram().Name("storygate_db_query_duration_seconds")
+                        .Help("Time a database job held its connection").Register(*registry_)
+                        .Add({}, latency_buckets);
+  reloads_ = &BuildCounter().Name("storygate_mapping_reloads_total")
+                  .Help("Mapping reloads, by result").Register(*registry_);
+  coercion_warnings_ = &BuildCounter().Name("storygate_coercion_warnings_total")
+                            .Help("Values that could not be coerced and were served as null, by field")
+                            .Register(*registry_);
+  sync_pages_ = &BuildCounter().Name("storygate_sync_pages_total")
+                     .Help("List pages served, by how the page continued its walk (first, keyset, offset)")
+                     .Register(*registry_);
+  syncs_ = &BuildCounter().Name("storygate_syncs_total")
+                .Help("Paged syncs that ended, by whether the client followed them to the end")
+                .Register(*registry_);
+  sync_records_ = &BuildCounter().Name("storygate_sync_records_total")
+                       .Help("Records delivered by ended syncs").Register(*registry_).Add({});
+  sync_duplicates_ = &BuildCounter().Name("storygate_sync_duplicates_total")
+                          .Help("Records delivered again within the same sync (changed while it ran)")
+                          .Register(*registry_).Add({});
+  auth_failures_ = &BuildCounter().Name("storygate_auth_failures_total")
+                        .Help("Requests refused for missing or wrong credentials").Register(*registry_).Add({});
+  pool_ = &BuildGauge().Name("storygate_db_pool").Help("Database pool: size, busy, waiting, connected")
+               .Register(*registry_);
+}
+
+metrics::~metrics() = default;
+
+void metrics::request_done(std::string_view route, unsigned status, std::chrono::duration<double> took) {
+  const std::string r(route);
+  requests_->Add({{"route", r}, {"status", std::to_string(status)}}).Increment();
+  request_seconds_->Add({{"route", r}}, latency_buckets).Observe(took.count());
+}
+
+void metrics::query_done(std::chrono::duration<double> took) { query_seconds_->Observe(took.count()); }
+
+void metrics::mapping_reloaded(bool ok) { reloads_->Add({{"result", ok ? "ok" : "failed"}}).Increment(); }
+
+void metrics::coercion_warning(std::string_view field) {
+  coercion_warnings_->Add({{"field", std::string(field)}}).Increment();
+}
+
+void metrics::sync_page(bool resumed_by_keyset) {
+  sync_pages_->Add({{"continuation", resumed_by_keyset ? "keyset" : "offset"}}).Increment();
+}
+
+void metrics::sync_finished(bool followed_to_end, std::size_t records, std::size_t duplicates) {
+  syncs_->Add({{"completed", followed_to_end ? "true" : "false"}}).Increment();
+  sync_records_->Increment(static_cast<double>(records));
+  sync_duplicates_->Increment(static_cast<double>(duplicates));
+}
+
+void metrics::auth_failure() { auth_failures_->Increment(); }
+
+std::string metrics::render(const db::pool::stats& pool) {
+  pool_->Add({{"state", "size"}}).Set(pool.size);
+  pool_->Add({{"state", "busy"}}).Set(pool.busy);
+  pool_->Add({{"state", "waiting"}}).Set(pool.waiting);
+  pool_->Add({{"state", "connected"}}).Set(pool.connected);
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  return out.str();
+}
+
+}  // namespace storygate::observe

@@ -1,0 +1,54 @@
+#pragma once
+// Prometheus metrics (prometheus-cpp core, text exposition format): what an
+// operator watches to know storygate is healthy and syncs are complete.
+//
+// Thread-safe; one instance per process.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "db/pool.h"
+
+namespace prometheus {
+class Registry;
+template <typename T> class Family;
+class Counter;
+class Gauge;
+class Histogram;
+}  // namespace prometheus
+
+namespace storygate::observe {
+
+class metrics {
+ public:
+  metrics();
+  ~metrics();
+
+  void request_done(std::string_view route, unsigned status, std::chrono::duration<double> took);
+  void query_done(std::chrono::duration<double> took);
+  void mapping_reloaded(bool ok);
+  void coercion_warning(std::string_view field);
+  void sync_page(bool resumed_by_keyset);
+  void sync_finished(bool followed_to_end, std::size_t records, std::size_t duplicates);
+  void auth_failure();
+
+  // The exposition text, with the pool's gauges read now.
+  std::string render(const db::pool::stats& pool);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Histogram>* request_seconds_;
+  prometheus::Histogram* query_seconds_;
+  prometheus::Family<prometheus::Counter>* reloads_;
+  prometheus::Family<prometheus::Counter>* coercion_warnings_;
+  prometheus::Family<prometheus::Counter>* sync_pages_;
+  prometheus::Family<prometheus::Counter>* syncs_;
+  prometheus::Counter* sync_records_;
+  prometheus::Counter* sync_duplicates_;
+  prometheus::Counter* auth_failures_;
+  prometheus::Family<prometheus::Gauge>* pool_;
+};
+
+}  // namespace storygate::observe
