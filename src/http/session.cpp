@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "http/request_checks.h"
 #include "json/record_writer.h"
 #include "log/logger.h"
 
@@ -36,7 +37,11 @@ std::string request_id_for(std::string_view given) {
 }  // namespace
 
 session::session(net::ip::tcp::socket&& socket, session_context& context)
-    : stream_(std::move(socket)), context_(context) {
+    : stream_(std::move(socket)),
+      // Room for one request's headers (and a little pipelined data): a
+      // larger header cannot grow the buffer past it.
+      buffer_(context.settings.max_header_bytes + 4096),
+      context_(context) {
   ++context_.open_sessions;
 }
 
@@ -62,7 +67,7 @@ void session::on_read(beast::error_code ec, std::size_t) {
   if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
       ec == net::error::operation_aborted || ec == net::error::connection_reset)
     return do_close();
-  if (ec == bhttp::error::header_limit)
+  if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow)
     return reply_and_close(431, "The request headers are larger than " +
                                     std::to_string(context_.settings.max_header_bytes) + " bytes");
   if (ec == bhttp::error::body_limit)
@@ -73,6 +78,11 @@ void session::on_read(beast::error_code ec, std::size_t) {
   started_ = std::chrono::steady_clock::now();
   request_id_ = request_id_for(request_["X-Request-Id"]);
   stream_.expires_never();
+  bool close_after = false;
+  if (auto refused = refuse_request(request_, context_.settings.max_header_bytes, close_after)) {
+    if (close_after) request_.keep_alive(false);
+    return on_reply(std::move(*refused));
+  }
   // The router may answer from a database worker thread: hop back onto this
   // session's strand before touching the stream.
   client_info client;
