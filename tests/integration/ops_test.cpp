@@ -175,7 +175,7 @@ TEST_F(OpsTest, ReloadUnderLoadDropsNoRequest) {
   for (auto& c : clients) c.join();
   EXPECT_GT(ok.load(), 100);
   EXPECT_EQ(failed.load(), 0);
-  EXPECT_NE(get("/api/v1/customer/244988").body.find("\"generation\":5"), std::string::npos);
+  EXPECT_TRUE(eventually([&] { return get("/api/v1/customer/244988").body.find("\"generation\":5") != std::string::npos; }));
 }
 
 }  // namespace
