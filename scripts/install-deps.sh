@@ -13,6 +13,7 @@ packages=(
     rapidjson-dev                          # JSON writer
     libyaml-cpp-dev                        # the mapping file
     prometheus-cpp-dev                     # /metrics in Prometheus' text format
+    libhowardhinnant-date-dev              # time zones for text date-times in mappings
     libgtest-dev googletest                # tests
     libssl-dev                             # TLS
     zlib1g-dev                             # gzip

@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "api/records.h"
 #include "json/record_writer.h"
 #include "log/logger.h"
 
@@ -34,18 +35,6 @@ void prepare(db::lease& lease, const compiled_mapping& m) {
   c.prepare(statement_name("list_after", g), m.queries.list_after);
   c.prepare(statement_name("count_changed", g), m.queries.count_changed);
   lease.prepared_generation = g;
-}
-
-void write_record(json::record_writer& w, const mapping::catalog& catalog, const pqxx::row& row) {
-  w.begin_object();
-  const auto put = [&](const mapping::resolved_field& f, pqxx::row::size_type column) {
-    const auto& value = row[column];
-    w.key(f.name);
-    w.value(f.output, value.is_null() ? nullptr : value.c_str(), value.size());
-  };
-  put(catalog.id, 0);
-  for (pqxx::row::size_type i = 0; i < catalog.fields.size(); ++i) put(catalog.fields[i], i + 1);
-  w.end_object();
 }
 
 reply json_reply(std::string body, std::size_t records) {
@@ -96,6 +85,16 @@ customer_api::customer_api(std::shared_ptr<const compiled_mapping> mapping, db::
                            sync_cursors& cursors, observe::metrics* metrics)
     : mapping_(std::move(mapping)), pool_(pool), cursors_(cursors), metrics_(metrics) {}
 
+conversion_warning customer_api::warner() const {
+  return [metrics = metrics_](std::string_view id, const mapping::resolved_field& field, std::string_view text) {
+    if (metrics) metrics->coercion_warning(field.name);
+    // The value itself is legacy data, shown cut short: enough to find it.
+    log::warn("value not converted; served as null", {{"id", id},
+                                                     {"field", field.name},
+                                                     {"value", text.substr(0, 40)}});
+  };
+}
+
 void report_walk(const sync_walk& walk, bool completed, observe::metrics* metrics) {
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - walk.started;
   log::info(completed ? "sync finished" : "sync abandoned",
@@ -113,13 +112,13 @@ void report_walk(const sync_walk& walk, bool completed, observe::metrics* metric
 void customer_api::get_customer(std::string id, responder respond) {
   auto m = current();
   pool_.submit(
-      [m, id, respond](db::lease& lease) {
+      [m, id, respond, warn = warner()](db::lease& lease) {
         prepare(lease, *m);
         pqxx::nontransaction tx(lease.connection);
         const auto rows = tx.exec_prepared(statement_name("by_id", m->generation), id);
         if (rows.empty()) return respond(error_reply(404, "No customer found for id " + id));
         json::record_writer w;
-        write_record(w, *m->catalog, rows[0]);
+        write_record(w, *m->catalog, rows[0], warn);
         respond(json_reply(w.take(), 1));
       },
       [respond](db::failure f) { respond(failure_reply(f)); });
@@ -138,7 +137,7 @@ void customer_api::list_customers(list_request request, responder respond) {
 
   pool_.submit(
       [&cursors = cursors_, metrics = metrics_, m, request, since, client, resume_key, resume,
-       respond](db::lease& lease) {
+       respond, warn = warner()](db::lease& lease) {
         prepare(lease, *m);
         pqxx::nontransaction tx(lease.connection);
         const auto g = m->generation;
@@ -179,7 +178,7 @@ void customer_api::list_customers(list_request request, responder respond) {
         w.string(std::to_string(request.limit));
         w.key("records");
         w.begin_array();
-        for (const auto& row : rows) write_record(w, *m->catalog, row);
+        for (const auto& row : rows) write_record(w, *m->catalog, row, warn);
         w.end_array();
         w.end_object();
 
@@ -196,7 +195,7 @@ void customer_api::list_customers(list_request request, responder respond) {
           report_walk(next.walk, true, metrics);
         } else {
           const auto& last = rows[rows.size() - 1];
-          const auto keyset = static_cast<pqxx::row::size_type>(m->catalog->fields.size() + 1);
+          const auto keyset = static_cast<pqxx::row::size_type>(m->catalog->sql_columns);
           next.last_updated_at = last[keyset].c_str();
           next.last_id = last[keyset + 1].c_str();
           cursors.store(sync_cursors::key(client, since, end), std::move(next));

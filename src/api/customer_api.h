@@ -8,6 +8,7 @@
 #include <string>
 
 #include "api/list_params.h"
+#include "api/records.h"
 #include "api/reply.h"
 #include "api/sync_cursors.h"
 #include "db/pool.h"
@@ -43,6 +44,8 @@ class customer_api {
   void replace(std::shared_ptr<const compiled_mapping> next) { std::atomic_store(&mapping_, std::move(next)); }
 
  private:
+  conversion_warning warner() const;
+
   std::shared_ptr<const compiled_mapping> mapping_;
   db::pool& pool_;
   sync_cursors& cursors_;

@@ -65,6 +65,9 @@ void record_writer::string(std::string_view text) { impl_->text(text); }
 void record_writer::integer(int64_t value) { impl_->writer.Int64(value); }
 void record_writer::boolean(bool value) { impl_->writer.Bool(value); }
 void record_writer::null() { impl_->writer.Null(); }
+void record_writer::raw(std::string_view json) {
+  impl_->writer.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+}
 
 void record_writer::value(mapping::field_type type, const char* text, std::size_t length) {
   auto& w = impl_->writer;
@@ -103,6 +106,12 @@ std::string error_body(std::string_view message) {
   w.key("error");
   w.string(message);
   w.end_object();
+  return w.take();
+}
+
+std::string quoted(std::string_view text) {
+  record_writer w;
+  w.string(text);
   return w.take();
 }
 

@@ -27,6 +27,8 @@ class record_writer {
   void integer(int64_t value);
   void boolean(bool value);
   void null();
+  // A value that is already JSON text (built by this module or checked).
+  void raw(std::string_view json);
 
   // A value PostgreSQL rendered as text (see sql::render_field_sql), written
   // as `type`. `text` null means SQL NULL. Values that JSON cannot hold
@@ -43,6 +45,9 @@ class record_writer {
 
 // {"error": message}
 std::string error_body(std::string_view message);
+
+// `text` as a JSON string literal, quotes and escapes included.
+std::string quoted(std::string_view text);
 
 // True when `text` is a JSON number (RFC 8259 section 6).
 bool is_json_number(std::string_view text);

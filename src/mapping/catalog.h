@@ -4,6 +4,7 @@
 // as. Built once at start-up (and on reload); immutable and shared by all
 // requests afterwards.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,11 +13,30 @@
 
 namespace storygate::mapping {
 
+// How a value PostgreSQL returns becomes the field's JSON value.
+enum class conversion {
+  none,                // PostgreSQL renders it (see sql::render_field_sql)
+  boolean_from_text,   // 'Y'/'N', 'yes'/'no', 1/0, ...
+  number_from_text,    // "1,234.50"
+  integer_from_text,   // "42"
+  date_from_text,      // `format`
+  datetime_from_text,  // `format`, wall clock in `zone`
+  array_from_split,    // "Beauty;Health" split on `split`
+  constant,            // `constant_json`, no SQL at all
+};
+
 struct resolved_field {
   std::string name;        // DailyStory's name
-  std::string source_sql;  // SQL over the source row: alias."column" or (expression)
+  std::string source_sql;  // SQL over the source row: alias."column", (expression), ARRAY(...)
   db::pg_type source_type;
   field_type output = field_type::string;  // never `inferred`
+  conversion convert = conversion::none;
+  std::string format;      // date_from_text, datetime_from_text
+  std::string split;       // array_from_split
+  std::string zone;        // wall-clock zone of timestamp-without-time-zone values and text date-times
+  std::string constant_json;
+  std::optional<std::string> default_json;  // served instead of null
+  int sql_column = -1;     // result column of the record queries; -1 for constants
 };
 
 // How the id column is matched against the request's {id}.
@@ -31,7 +51,9 @@ struct catalog {
   id_kind id_match = id_kind::text;
   int64_t id_min = 0, id_max = 0;  // bounds when id_match is integer
   resolved_field updated_at;     // its output is datetime or date
+  std::string filter_sql;        // "(predicate)" or empty
   std::vector<resolved_field> fields;
+  int sql_columns = 1;           // result columns of a record: id and every non-constant field
 };
 
 using catalog_ptr = std::shared_ptr<const catalog>;

@@ -1,5 +1,7 @@
 #include "mapping/loader.h"
 
+#include "json/record_writer.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,8 +14,11 @@ namespace {
 
 const std::vector<std::string> top_level_keys = {"version", "time_zone", "source", "fields"};
 const std::vector<std::string> source_keys = {"relation", "alias", "id", "updated_at",
-                                              "time_zone"};
-const std::vector<std::string> field_keys = {"column", "expression", "type"};
+                                              "time_zone", "filter"};
+const std::vector<std::string> field_keys = {"column", "expression", "children", "constant",
+                                             "type", "trim", "lower", "digits_only", "format",
+                                             "split", "time_zone", "default"};
+const std::vector<std::string> children_keys = {"relation", "key", "value", "join"};
 constexpr std::string_view default_alias = "customer";
 constexpr std::size_t max_identifier_bytes = 63;  // PostgreSQL's NAMEDATALEN - 1
 
@@ -119,6 +124,36 @@ std::vector<std::string> type_names() {
   return {"string", "integer", "number", "boolean", "datetime", "date", "array", "json"};
 }
 
+// A YAML scalar as the JSON value a DBA would expect: plain true/false and
+// numbers keep their type, anything else (or anything quoted) is a string.
+std::string scalar_as_json(const reader& in, const YAML::Node& node, const std::string& what) {
+  if (!node.IsScalar()) in.fail(in.at(node), what + " must be a single value (text, number or true/false)");
+  const std::string& text = node.Scalar();
+  const bool plain = node.Tag() == "?";
+  if (plain && (text == "true" || text == "false")) return text;
+  if (plain && json::is_json_number(text)) return text;
+  return json::quoted(text);
+}
+
+bool flag(const reader& in, const YAML::Node& map, const char* key) {
+  const YAML::Node node = map[key];
+  if (!node) return false;
+  if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) return node.Scalar() == "true";
+  in.fail(in.at(node), std::string("'") + key + "' must be true or false");
+}
+
+child_collection read_children(const reader& in, const YAML::Node& node, const std::string& context) {
+  if (!node.IsMap())
+    in.fail(in.at(node), context + ": 'children' must be a mapping with relation, key and value");
+  in.check_keys(node, children_keys, context + " 'children'");
+  child_collection children;
+  children.relation = *in.text(node, "relation", context + " 'children'", true);
+  children.key = in.identifier(node, "key", context + " 'children'");
+  children.value = in.identifier(node, "value", context + " 'children'");
+  if (node["join"]) children.join = in.identifier(node, "join", context + " 'children'");
+  return children;
+}
+
 field read_field(const reader& in, const YAML::Node& key, const YAML::Node& value) {
   field result;
   result.name = key.Scalar();
@@ -141,23 +176,36 @@ field read_field(const reader& in, const YAML::Node& key, const YAML::Node& valu
   }
   if (!value.IsMap())
     in.fail(in.at(value), "field '" + result.name +
-                              "' must be a column name or a mapping with 'column' or "
-                              "'expression' and an optional 'type'");
+                              "' must be a column name or a mapping with 'column', 'expression', "
+                              "'children' or 'constant'");
   const std::string context = "field '" + result.name + "'";
   in.check_keys(value, field_keys, context);
-  auto column = in.text(value, "column", context, false);
-  auto expression = in.text(value, "expression", context, false);
-  if (column && expression)
-    in.fail(in.at(value), context + " has both 'column' and 'expression'; keep one");
-  if (!column && !expression)
-    in.fail(in.at(value), context + " needs 'column' or 'expression'");
-  if (column) {
+
+  int sources = 0;
+  if (auto column = in.text(value, "column", context, false)) {
     in.check_identifier(*column, "'column'");
     result.column = column->value;
-  } else {
-    result.expression = expression->value;
+    result.where = column->where;
+    ++sources;
   }
-  result.where = column ? column->where : expression->where;
+  if (auto expression = in.text(value, "expression", context, false)) {
+    result.expression = expression->value;
+    result.where = expression->where;
+    ++sources;
+  }
+  if (const YAML::Node children = value["children"]) {
+    result.children = read_children(in, children, context);
+    result.where = in.at(children);
+    ++sources;
+  }
+  if (const YAML::Node constant = value["constant"]) {
+    result.constant = scalar_as_json(in, constant, context + ": 'constant'");
+    result.where = in.at(constant);
+    ++sources;
+  }
+  if (sources != 1)
+    in.fail(in.at(value), context + (sources == 0 ? " needs" : " must have only one of") +
+                              " 'column', 'expression', 'children' or 'constant'");
 
   if (auto type = in.text(value, "type", context, false)) {
     auto parsed = field_type_from_string(type->value);
@@ -168,10 +216,31 @@ field read_field(const reader& in, const YAML::Node& key, const YAML::Node& valu
       in.fail(type->where, message + "; expected one of: " + reader::join(type_names()));
     }
     result.declared = *parsed;
-  } else if (expression) {
+  } else if (result.expression) {
     in.fail(in.at(value), context + " is an expression, so it needs a 'type' (one of: " +
                               reader::join(type_names()) + ")");
   }
+  if (result.children && result.declared != field_type::inferred && result.declared != field_type::array)
+    in.fail(in.at(value["type"]), context + " gathers child rows, so its type is array");
+
+  result.trim = flag(in, value, "trim");
+  result.lower = flag(in, value, "lower");
+  result.digits_only = flag(in, value, "digits_only");
+  if (auto format = in.text(value, "format", context, false)) {
+    if (result.declared != field_type::date && result.declared != field_type::datetime)
+      in.fail(format->where, context + ": 'format' reads text dates, so the type must be date or datetime");
+    result.format = format->value;
+  }
+  if (auto split = in.text(value, "split", context, false)) {
+    if (result.declared != field_type::array)
+      in.fail(split->where, context + ": 'split' makes a list, so the type must be array");
+    result.split = split->value;
+  }
+  result.time_zone = in.text(value, "time_zone", context, false);
+  if (const YAML::Node fallback = value["default"])
+    result.default_json = scalar_as_json(in, fallback, context + ": 'default'");
+  if (result.constant && (result.trim || result.lower || result.digits_only || result.format || result.split))
+    in.fail(in.at(value), context + " is a constant; clean-ups and formats do not apply to it");
   return result;
 }
 
@@ -194,7 +263,14 @@ mapping read_mapping(const YAML::Node& root, const reader& in, const std::string
   result.alias = source["alias"] ? in.identifier(source, "alias", "'source'")
                                  : located{std::string(default_alias), in.at(source)};
   result.id_column = in.identifier(source, "id", "'source'");
-  result.updated_at_column = in.identifier(source, "updated_at", "'source'");
+  if (const YAML::Node updated = source["updated_at"]; updated && updated.IsMap()) {
+    in.check_keys(updated, {"expression"}, "'updated_at'");
+    result.updated_at_column = *in.text(updated, "expression", "'updated_at'", true);
+    result.updated_at_is_expression = true;
+  } else {
+    result.updated_at_column = in.identifier(source, "updated_at", "'source'");
+  }
+  result.filter = in.text(source, "filter", "'source'", false);
   result.source_time_zone =
       in.text(source, "time_zone", "'source'", false).value_or(result.time_zone);
 

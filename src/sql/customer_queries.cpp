@@ -20,9 +20,11 @@ std::string as_timestamptz(const mapping::resolved_field& f, const std::string& 
   }
 }
 
+// Constants have no column: the JSON writer serves them.
 std::string select_list(const mapping::catalog& catalog, const std::string& zone) {
   std::string list = render_field_sql(catalog.id, zone);
-  for (const auto& f : catalog.fields) list += ",\n       " + render_field_sql(f, zone);
+  for (const auto& f : catalog.fields)
+    if (f.convert != mapping::conversion::constant) list += ",\n       " + render_field_sql(f, zone);
   return list;
 }
 
@@ -46,8 +48,11 @@ std::string since_condition(const mapping::catalog& catalog, const std::string& 
 
 }  // namespace
 
-std::string render_field_sql(const mapping::resolved_field& f, const std::string& zone) {
+std::string render_field_sql(const mapping::resolved_field& f, const std::string& default_zone) {
   const std::string& value = f.source_sql;
+  const std::string zone = f.zone.empty() ? default_zone : db::quote_literal(f.zone);
+  // Converted in C++ from the text (coerce/), where a bad value costs a null, not the page.
+  if (f.convert != mapping::conversion::none) return "(" + value + ")::text";
   switch (f.output) {
     case field_type::datetime: return "to_char(" + as_timestamptz(f, zone) + ", " + iso_datetime + ")";
     case field_type::date:
@@ -72,17 +77,18 @@ customer_queries customer_queries::build(const mapping::catalog& catalog,
   const std::string order = "\n ORDER BY " + updated + ", " + id;
   const std::string keyset = ",\n       " + updated + "::text, " + id + "::text";
   const std::string records = "SELECT " + select_list(catalog, zone);
-  const std::string since = "\n WHERE " + since_condition(catalog, zone, overlap);
+  const std::string filter = catalog.filter_sql.empty() ? "" : "\n   AND " + catalog.filter_sql;
+  const std::string since = "\n WHERE " + since_condition(catalog, zone, overlap) + filter;
 
   customer_queries q;
-  q.by_id = records + from + "\n WHERE " + id + " = $1";
+  q.by_id = records + from + "\n WHERE " + id + " = $1" + filter;
   q.count_since = "SELECT count(*), max(" + updated + ")::text" + from + since;
   q.list_since = records + keyset + from + since + order + "\n LIMIT $2 OFFSET $3";
   q.list_after = records + keyset + from + since + "\n   AND (" + updated + ", " + id + ") > ($2::" +
                  catalog.updated_at.source_type.name + ", $3::" + catalog.id.source_type.name + ")" +
                  order + "\n LIMIT $4";
   q.count_changed = "SELECT count(*)" + from + "\n WHERE " + updated + " > $1::" +
-                    catalog.updated_at.source_type.name;
+                    catalog.updated_at.source_type.name + filter;
   return q;
 }
 

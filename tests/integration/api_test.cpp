@@ -12,13 +12,6 @@
 namespace storygate::testing {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 rapidjson::Document parse_json(const std::string& body) {
   rapidjson::Document doc;
   doc.Parse(body.c_str());

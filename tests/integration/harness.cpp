@@ -29,6 +29,7 @@
 #include <fstream>
 #include <mutex>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -187,6 +188,14 @@ std::string write_temp_file(const std::string& name, const std::string& text, in
   std::ofstream(path, std::ios::binary) << text;
   chmod(path.c_str(), static_cast<mode_t>(mode));
   return path;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 std::string source_path(const std::string& relative) {

@@ -42,6 +42,9 @@ class scratch_database {
 // Writes `text` to a fresh file under the test's temporary folder.
 std::string write_temp_file(const std::string& name, const std::string& text, int mode = 0600);
 
+// The whole content of a file.
+std::string read_file(const std::string& path);
+
 // The path of a file in the source tree (mappings/, scripts/, tests/...).
 std::string source_path(const std::string& relative);
 

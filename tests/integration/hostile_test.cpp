@@ -48,14 +48,6 @@ constexpr std::size_t max_header_bytes = 16384;
 constexpr std::size_t max_url_bytes = 4096;
 const std::string basic_pair_base64 = "ZGFpbHlzdG9yeTpzM2NyZXQ6d2l0aDpjb2xvbnM=";  // dailystory:s3cret:with:colons
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Bytes as C-like text, for failure messages; long runs of one byte are
 // shortened the way the corpus writes them.
 std::string printable(std::string_view bytes, std::size_t limit = 1500) {

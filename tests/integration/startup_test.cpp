@@ -10,13 +10,6 @@
 namespace storygate::testing {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 class StartupTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -126,10 +119,10 @@ TEST_F(StartupTest, MissingRelationAndBadZoneAndBadExpressionAreNamed) {
 }
 
 TEST_F(StartupTest, DeclaredTypeThatDoesNotFitIsRefused) {
-  const auto r = serve_with(valid_mapping() + "  wrong: { column: fname, type: number }\n");
+  const auto r = serve_with(valid_mapping() + "  wrong: { column: birth_dt, type: boolean }\n");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("field 'wrong' is character varying(40) in the database, which cannot be served "
-                          "as number; declare it as string"),
+  EXPECT_NE(r.output.find("field 'wrong' is date in the database, which cannot be served "
+                          "as boolean; declare it as date"),
             std::string::npos)
       << r.output;
 }

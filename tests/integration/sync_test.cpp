@@ -19,13 +19,6 @@
 namespace storygate::testing {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 struct page {
   int count = 0;
   std::vector<int> ids;

@@ -32,6 +32,15 @@ const db::pg_type json_type{db::oid::json, 'U', "json"};
 const db::pg_type uuid_type{db::oid::uuid, 'U', "uuid"};
 
 const std::string zone = "'America/Chicago'";
+
+resolved_field rf(std::string name, std::string sql, db::pg_type type, field_type output) {
+  resolved_field f;
+  f.name = std::move(name);
+  f.source_sql = std::move(sql);
+  f.source_type = std::move(type);
+  f.output = output;
+  return f;
+}
 const std::string iso = R"('YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')";
 
 // The catalog resolve() would build for legacy.cust with `updated_at` of type
@@ -43,18 +52,18 @@ mapping::catalog make_catalog(const db::pg_type& updated_type) {
   c.relation_sql = R"("legacy"."cust")";
   c.relation_display = "legacy.cust";
   c.alias_sql = R"("customer")";
-  c.id = {"id", R"("customer"."cust_id")", int4_type, field_type::integer};
+  c.id = rf("id", R"("customer"."cust_id")", int4_type, field_type::integer);
   c.id_match = mapping::id_kind::integer;
   c.id_min = -2147483648LL;
   c.id_max = 2147483647LL;
-  c.updated_at = {"updated_at", R"("customer"."last_modified")", updated_type,
-                  field_type::datetime};
+  c.updated_at = rf("updated_at", R"("customer"."last_modified")", updated_type,
+                  field_type::datetime);
   c.fields = {
-      {"first_name", R"("customer"."fname")", varchar_type, field_type::string},
-      {"balance", R"("customer"."bal")", money_type, field_type::number},
-      {"created_at", R"("customer"."created")", timestamp_type, field_type::datetime},
-      {"tags", R"("customer"."interests")", text_array_type, field_type::array},
-      {"vip", R"(("customer".flags & 1 = 1))", bool_type, field_type::boolean},
+      rf("first_name", R"("customer"."fname")", varchar_type, field_type::string),
+      rf("balance", R"("customer"."bal")", money_type, field_type::number),
+      rf("created_at", R"("customer"."created")", timestamp_type, field_type::datetime),
+      rf("tags", R"("customer"."interests")", text_array_type, field_type::array),
+      rf("vip", R"(("customer".flags & 1 = 1))", bool_type, field_type::boolean),
   };
   return c;
 }
@@ -178,7 +187,7 @@ TEST(CustomerQueries, OnlyTheIdWhenNoFields) {
 
 TEST(CustomerQueries, TextIdIsSelectedAsIs) {
   auto c = make_catalog(timestamptz_type);
-  c.id = {"id", R"("customer"."code")", varchar_type, field_type::string};
+  c.id = rf("id", R"("customer"."code")", varchar_type, field_type::string);
   c.fields.clear();
   const auto q = customer_queries::build(c, 0s);
   EXPECT_EQ(q.by_id, R"(SELECT "customer"."code"
@@ -195,7 +204,7 @@ TEST(CustomerQueries, TextIdIsSelectedAsIs) {
 
 TEST(CustomerQueries, UuidIdIsSelectedAsText) {
   auto c = make_catalog(timestamptz_type);
-  c.id = {"id", R"("customer"."uid")", uuid_type, field_type::string};
+  c.id = rf("id", R"("customer"."uid")", uuid_type, field_type::string);
   c.fields.clear();
   EXPECT_EQ(customer_queries::build(c, 0s).by_id, R"(SELECT "customer"."uid"::text
   FROM "legacy"."cust" AS "customer"
@@ -260,7 +269,7 @@ TEST(CustomerQueries, RequestValuesOnlyAsPlaceholders) {
 
 std::string render(const db::pg_type& type, field_type output,
                    const std::string& source = R"("customer"."c")") {
-  return render_field_sql({"f", source, type, output}, zone);
+  return render_field_sql(rf("f", source, type, output), zone);
 }
 
 TEST(RenderFieldSql, DatetimeFromTimestampReadInSourceZone) {

@@ -194,12 +194,12 @@ TEST(MappingLoader, UnknownKeyInSource) {
                      "  updated: u\n"
                      "fields:\n  a: b\n"),
             "m.yaml:5:3: unknown key 'updated' in 'source'; "
-            "expected one of: relation, alias, id, updated_at, time_zone");
+            "expected one of: relation, alias, id, updated_at, time_zone, filter");
   EXPECT_EQ(error_of("time_zone: UTC\n"
                      "source:\n"
                      "  relaton: t\n"),
             "m.yaml:3:3: unknown key 'relaton' in 'source' (did you mean 'relation'?); "
-            "expected one of: relation, alias, id, updated_at, time_zone");
+            "expected one of: relation, alias, id, updated_at, time_zone, filter");
 }
 
 TEST(MappingLoader, UnknownKeyInField) {
@@ -208,7 +208,7 @@ TEST(MappingLoader, UnknownKeyInField) {
                      "  email:\n"
                      "    colum: email_addr\n"),
             "m.yaml:9:5: unknown key 'colum' in field 'email' (did you mean 'column'?); "
-            "expected one of: column, expression, type");
+            "expected one of: column, expression, children, constant, type, trim, lower, digits_only, format, split, time_zone, default");
 }
 
 // ---------------------------------------------------------------- missing keys
@@ -352,12 +352,12 @@ TEST(MappingLoader, BothColumnAndExpression) {
                      "    column: email_addr\n"
                      "    expression: lower(email_addr)\n"
                      "    type: string\n"),
-            "m.yaml:9:5: field 'email' has both 'column' and 'expression'; keep one");
+            "m.yaml:9:5: field 'email' must have only one of 'column', 'expression', 'children' or 'constant'");
 }
 
 TEST(MappingLoader, NeitherColumnNorExpression) {
   EXPECT_EQ(error_of(header + "fields:\n  email:\n    type: string\n"),
-            "m.yaml:9:5: field 'email' needs 'column' or 'expression'");
+            "m.yaml:9:5: field 'email' needs 'column', 'expression', 'children' or 'constant'");
 }
 
 TEST(MappingLoader, UnknownTypeSuggestsTheClosest) {
@@ -384,8 +384,8 @@ TEST(MappingLoader, InferredIsNotADeclarableType) {
 
 TEST(MappingLoader, FieldAsAList) {
   EXPECT_EQ(error_of(header + "fields:\n  email: [a, b]\n"),
-            "m.yaml:8:10: field 'email' must be a column name or a mapping with 'column' or "
-            "'expression' and an optional 'type'");
+            "m.yaml:8:10: field 'email' must be a column name or a mapping with 'column', "
+            "'expression', 'children' or 'constant'");
 }
 
 // A key written without a value ("email:") has no position of its own; the
