@@ -12,6 +12,7 @@
 #include "api/customer_api.h"
 #include "app/reloader.h"
 #include "app/startup.h"
+#include "app/tools.h"
 #include "config/settings.h"
 #include "db/conninfo.h"
 #include "db/pool.h"
@@ -114,28 +115,6 @@ int serve(const config::settings& settings) {
   return 0;
 }
 
-// Resolves the mapping and prints the first record DailyStory would get.
-int check(const config::settings& settings) {
-  const auto conninfo = app::connection_string(settings);
-  auto mapping = app::load_mapping(settings, conninfo);
-  api::sync_cursors cursors(0, std::chrono::seconds(1));
-  db::pool pool(pool_options_for(settings, conninfo));
-  api::customer_api api(mapping, pool, cursors, nullptr);
-  std::promise<api::reply> answered;
-  api::list_request first;
-  first.limit = 1;
-  api.list_customers(first, [&answered](api::reply r) { answered.set_value(std::move(r)); });
-  const auto reply = answered.get_future().get();
-  if (reply.status != 200) {
-    std::cerr << "storygate: the mapping resolves but the list query failed: " << reply.body << '\n';
-    return exit_failure;
-  }
-  std::cout << settings.mapping_file << ": OK (" << mapping->catalog->fields.size()
-            << " fields from " << mapping->catalog->relation_display << ")\n"
-            << reply.body << '\n';
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -155,8 +134,17 @@ int main(int argc, char* argv[]) {
     return 0;
   }
   try {
-    return command.values.command == "check" ? check(command.values) : serve(command.values);
+    const auto& settings = command.values;
+    if (settings.command == "check") return app::run_check(settings);
+    if (settings.command == "explain") return app::run_explain(settings);
+    if (settings.command == "preview") return app::run_preview(settings);
+    if (settings.command == "init") return app::run_init(settings);
+    return serve(settings);
   } catch (const app::startup_error& e) {
+    std::cerr << "storygate: " << e.what() << '\n';
+    return exit_failure;
+  } catch (const std::exception& e) {
+    // The database failing half-way through a tool's work, say.
     std::cerr << "storygate: " << e.what() << '\n';
     return exit_failure;
   }

@@ -14,12 +14,12 @@ std::atomic<uint64_t> next_generation{1};
 constexpr const char* statement_names[] = {"by_id", "count_since", "list_since", "list_after",
                                            "count_changed"};
 
+}  // namespace
+
 std::string statement_name(const char* base, uint64_t generation) {
   return std::string(base) + "_g" + std::to_string(generation);
 }
 
-// Sets the session up for this mapping version the first time a connection
-// serves it: the zone for datetime offsets, and the prepared statements.
 void prepare(db::lease& lease, const compiled_mapping& m) {
   if (lease.prepared_generation == m.generation) return;
   auto& c = lease.connection;
@@ -36,6 +36,8 @@ void prepare(db::lease& lease, const compiled_mapping& m) {
   c.prepare(statement_name("count_changed", g), m.queries.count_changed);
   lease.prepared_generation = g;
 }
+
+namespace {
 
 reply json_reply(std::string body, std::size_t records) {
   reply r;

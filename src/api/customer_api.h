@@ -55,6 +55,12 @@ class customer_api {
 // Logs the summary of a walk that ended, and counts it.
 void report_walk(const sync_walk& walk, bool completed, observe::metrics* metrics);
 
+// Sets a connection up for this mapping version the first time it serves it:
+// the session's TimeZone (offsets in responses) and the prepared statements,
+// named statement_name(base, generation).
+void prepare(db::lease& lease, const compiled_mapping& m);
+std::string statement_name(const char* base, uint64_t generation);
+
 // The reply for a request the database could not serve.
 reply failure_reply(db::failure f);
 

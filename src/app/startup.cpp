@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "db/conninfo.h"
+#include "db/pool.h"
 #include "db/schema.h"
 #include "mapping/loader.h"
 
@@ -39,6 +40,19 @@ std::string connection_string(const config::settings& settings) {
   }
 }
 
+std::unique_ptr<pqxx::connection_base> connect(const config::settings& settings, const std::string& conninfo) {
+  try {
+    return db::open_session({conninfo, 1, settings.pool_wait, settings.statement_timeout, {}});
+  } catch (const std::exception& e) {
+    // libpq's reason names host, port, user and what failed, never the password.
+    std::string reason = e.what();
+    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+    for (auto& c : reason)
+      if (c == '\n') c = ' ';
+    throw startup_error("cannot connect to the database " + db::describe_target(conninfo) + ": " + reason);
+  }
+}
+
 std::shared_ptr<const api::compiled_mapping> load_mapping(const config::settings& settings,
                                                           const std::string& conninfo) {
   mapping::mapping written;
@@ -48,17 +62,7 @@ std::shared_ptr<const api::compiled_mapping> load_mapping(const config::settings
     throw startup_error(e.what());
   }
 
-  std::unique_ptr<pqxx::connection> connection;
-  try {
-    connection = std::make_unique<pqxx::connection>(conninfo);
-  } catch (const std::exception& e) {
-    std::string reason = e.what();
-    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
-    for (auto& c : reason)
-      if (c == '\n') c = ' ';
-    throw startup_error("cannot connect to the database " + db::describe_target(conninfo) + ": " +
-                        reason);
-  }
+  auto connection = connect(settings, conninfo);
   try {
     db::schema_reader schema(*connection);
     return api::compiled_mapping::compile(mapping::resolve(written, schema), settings.sync_overlap);

@@ -10,6 +10,10 @@
 #include "auth/authenticator.h"
 #include "config/settings.h"
 
+namespace pqxx {
+class connection_base;
+}
+
 namespace storygate::app {
 
 class startup_error : public std::runtime_error {
@@ -23,6 +27,9 @@ auth::authenticator load_credentials(const config::settings& settings);
 
 // The libpq connection string for --database-url with storygate's defaults.
 std::string connection_string(const config::settings& settings);
+
+// A session set up as the pool's are; throws startup_error saying why not.
+std::unique_ptr<pqxx::connection_base> connect(const config::settings& settings, const std::string& conninfo);
 
 // Loads the mapping file and resolves it against the database.
 std::shared_ptr<const api::compiled_mapping> load_mapping(const config::settings& settings,

@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -13,12 +14,19 @@ namespace {
 constexpr const char* usage_head =
     "Usage: storygate serve --mapping FILE [options]\n"
     "       storygate check --mapping FILE [options]\n"
+    "       storygate explain --mapping FILE [options]\n"
+    "       storygate preview --mapping FILE (--id ID | [--last-updated T] [--start N] [--limit N])\n"
+    "       storygate init --table SCHEMA.TABLE [--database-url URL]\n"
     "       storygate --help | --version\n\n"
     "Serves DailyStory's customer API from an existing PostgreSQL database,\n"
     "described by a YAML mapping file.\n\n"
     "Commands:\n"
-    "  serve   run the HTTP server\n"
-    "  check   validate the mapping against the database, print a sample record, exit\n\n"
+    "  serve    run the HTTP server\n"
+    "  check    validate the mapping against the database (columns, expressions, types,\n"
+    "           conversions on a sample, indexes), print a sample record; exit 0 when servable\n"
+    "  explain  print the SQL of both endpoints and PostgreSQL's plan for each\n"
+    "  preview  print the JSON DailyStory would get, without starting a server\n"
+    "  init     write a commented starter mapping for a table (and its child tables)\n\n"
     "Every option can also be set as an environment variable: --db-pool-size is\n"
     "STORYGATE_DB_POOL_SIZE. Credentials: STORYGATE_BEARER_TOKENS (tokens separated\n"
     "by white space) and STORYGATE_BASIC_CREDENTIALS (user:password pairs separated\n"
@@ -47,7 +55,12 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
   options.add_options()
     ("help,h", "print this help and exit")
     ("version", "print the version and exit")
-    ("mapping", po::value<std::string>(), "the mapping YAML file (required)")
+    ("mapping", po::value<std::string>(), "the mapping YAML file (required but for init)")
+    ("id", po::value<std::string>(), "preview: the customer id to show")
+    ("last-updated", po::value<std::string>(), "preview: list customers changed since this time")
+    ("start", po::value<std::string>(), "preview: records to skip")
+    ("limit", po::value<std::string>(), "preview: records to show")
+    ("table", po::value<std::string>(), "init: the table (or view) holding one row per customer")
     ("database-url", po::value<std::string>(), "libpq URL or key=value string (default: PG* variables)")
     ("listen", po::value<std::string>()->default_value(defaults.listen_address), "address to listen on")
     ("port", po::value<uint16_t>()->default_value(defaults.port), "TCP port (0: any free port)")
@@ -107,12 +120,26 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
   if (vm.count("help")) return parsed.what = parsed_command::action::help, parsed;
   if (vm.count("version")) return parsed.what = parsed_command::action::version, parsed;
 
-  if (!vm.count("command")) throw usage_error("no command given; expected serve or check");
+  if (!vm.count("command")) throw usage_error("no command given; expected serve, check, explain, preview or init");
   s.command = vm["command"].as<std::string>();
-  if (s.command != "serve" && s.command != "check")
-    throw usage_error("unknown command '" + s.command + "'; expected serve or check");
-  if (!vm.count("mapping")) throw usage_error("--mapping FILE is required");
-  s.mapping_file = vm["mapping"].as<std::string>();
+  const std::vector<std::string> commands = {"serve", "check", "explain", "preview", "init"};
+  if (std::find(commands.begin(), commands.end(), s.command) == commands.end())
+    throw usage_error("unknown command '" + s.command + "'; expected serve, check, explain, preview or init");
+  if (s.command == "init") {
+    if (!vm.count("table")) throw usage_error("init needs --table SCHEMA.TABLE");
+    s.init_table = vm["table"].as<std::string>();
+  } else {
+    if (!vm.count("mapping")) throw usage_error("--mapping FILE is required");
+    s.mapping_file = vm["mapping"].as<std::string>();
+  }
+  if (s.command == "preview") {
+    if (vm.count("id") && (vm.count("last-updated") || vm.count("start") || vm.count("limit")))
+      throw usage_error("preview shows one customer (--id) or a page (--last-updated, --start, --limit), not both");
+    if (vm.count("id")) s.preview_id = vm["id"].as<std::string>();
+    for (const char* name : {"last-updated", "start", "limit"})
+      if (vm.count(name)) s.preview_params.emplace_back(name == std::string("last-updated") ? "last_updated" : name,
+                                                        vm[name].as<std::string>());
+  }
   if (vm.count("database-url")) s.database_url = vm["database-url"].as<std::string>();
 
   s.listen_address = vm["listen"].as<std::string>();

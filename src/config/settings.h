@@ -17,7 +17,7 @@ using std::chrono::milliseconds;
 enum class metrics_audience { credentials, loopback, open };
 
 struct settings {
-  std::string command;       // serve, check
+  std::string command;       // serve, check, explain, preview, init
   std::string mapping_file;  // --mapping
   // libpq URL or key=value string; empty means libpq's PG* environment
   // variables. Prefer STORYGATE_DATABASE_URL: the command line is visible to
@@ -56,6 +56,11 @@ struct settings {
 
   metrics_audience metrics_access = metrics_audience::credentials;  // the API's credentials, loopback clients, or anyone
   milliseconds shutdown_timeout{10000};  // SIGTERM: time for requests in flight
+
+  // The DBA's tools.
+  std::optional<std::string> preview_id;                          // preview --id
+  std::vector<std::pair<std::string, std::string>> preview_params;  // preview's list parameters
+  std::string init_table;                                         // init --table
 };
 
 // A mistake on the command line or in the environment; what() says which.

@@ -53,8 +53,19 @@ std::string_view describe(failure f) {
   return "internal";
 }
 
+std::unique_ptr<pqxx::connection_base> open_session(const pool_options& options) {
+  auto connection = std::make_unique<pqxx::connection>(options.conninfo);
+  // Read-only whatever the role may do; runaway queries are cancelled by
+  // the server itself.
+  pqxx::nontransaction setup(*connection);
+  setup.exec("SET default_transaction_read_only = on");
+  setup.exec("SET statement_timeout = " + std::to_string(options.statement_timeout.count()));
+  setup.commit();
+  return connection;
+}
+
 struct pool::worker_slot {
-  std::unique_ptr<pqxx::connection> connection;
+  std::unique_ptr<pqxx::connection_base> connection;
   uint64_t prepared_generation = 0;
   clock::time_point retry_at{};
   std::chrono::milliseconds backoff = first_backoff;
@@ -155,14 +166,7 @@ bool pool::ensure_connected(worker_slot& slot) {
   slot.connection.reset();
   if (clock::now() < slot.retry_at) return false;
   try {
-    auto connection = std::make_unique<pqxx::connection>(options_.conninfo);
-    // Read-only whatever the role may do; runaway queries are cancelled by
-    // the server itself.
-    pqxx::nontransaction setup(*connection);
-    setup.exec("SET default_transaction_read_only = on");
-    setup.exec("SET statement_timeout = " + std::to_string(options_.statement_timeout.count()));
-    setup.commit();
-    slot.connection = std::move(connection);
+    slot.connection = open_session(options_);
     slot.prepared_generation = 0;
     slot.backoff = first_backoff;
     slot.reused = false;

@@ -51,6 +51,10 @@ struct pool_options {
   std::function<void(std::chrono::duration<double>)> job_done;
 };
 
+// Opens a session the way every pooled one is opened: read-only, with the
+// statement timeout. Throws what libpqxx throws when it cannot.
+std::unique_ptr<pqxx::connection_base> open_session(const pool_options& options);
+
 class pool {
  public:
   using job = std::function<void(lease&)>;

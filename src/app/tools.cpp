@@ -1,0 +1,245 @@
+#include "app/tools.h"
+
+#include <pqxx/pqxx>
+
+#include <future>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "api/customer_api.h"
+#include "api/records.h"
+#include "app/startup.h"
+#include "db/pool.h"
+#include "db/schema.h"
+
+namespace storygate::app {
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failure = 1;
+// Rows the conversions are tried on by `check`.
+constexpr int sample_rows = 1000;
+
+db::pool_options options_for(const config::settings& s, const std::string& conninfo) {
+  return {conninfo, 1, s.pool_wait, s.statement_timeout, {}};
+}
+
+// A session set up as a pooled one, with this mapping's statements prepared.
+struct prepared_session {
+  std::unique_ptr<pqxx::connection_base> connection;
+  uint64_t generation = 0;
+
+  prepared_session(const config::settings& s, const std::string& conninfo, const api::compiled_mapping& m)
+      : connection(connect(s, conninfo)) {
+    db::lease lease{*connection, generation};
+    api::prepare(lease, m);
+    // libpqxx prepares lazily; have PostgreSQL parse and plan every
+    // statement now, so a mistake shows here and EXPLAIN EXECUTE finds them.
+    for (const char* name : {"by_id", "count_since", "list_since", "list_after", "count_changed"})
+      connection->prepare_now(api::statement_name(name, m.generation));
+  }
+};
+
+// A page of the list through the API's own code path, as DailyStory gets it.
+api::reply ask(const config::settings& s, const std::string& conninfo,
+               std::shared_ptr<const api::compiled_mapping> mapping,
+               const std::function<void(api::customer_api&, api::responder)>& request) {
+  api::sync_cursors cursors(0, std::chrono::seconds(1));
+  db::pool pool(options_for(s, conninfo));
+  api::customer_api customers(std::move(mapping), pool, cursors, nullptr);
+  std::promise<api::reply> answered;
+  request(customers, [&answered](api::reply r) { answered.set_value(std::move(r)); });
+  return answered.get_future().get();
+}
+
+std::string literal_list(pqxx::transaction_base& tx, const std::vector<std::string>& values) {
+  std::string out;
+  for (const auto& v : values) out += (out.empty() ? "" : ", ") + tx.quote(v);
+  return out;
+}
+
+// EXPLAIN of a prepared statement with these parameters.
+std::string plan_of(pqxx::connection_base& c, const std::string& statement, const std::vector<std::string>& params,
+                    bool analyze) {
+  pqxx::nontransaction tx(c);
+  const auto rows = tx.exec(std::string("EXPLAIN ") + (analyze ? "(ANALYZE, BUFFERS) " : "") + "EXECUTE " +
+                            statement + (params.empty() ? "" : "(" + literal_list(tx, params) + ")"));
+  std::string plan;
+  for (const auto& row : rows) plan += std::string(row[0].c_str()) + "\n";
+  return plan;
+}
+
+// The first key a list walk starts from, to explain the keyset page with.
+std::optional<std::pair<std::string, std::string>> first_key(pqxx::connection_base& c, const api::compiled_mapping& m) {
+  pqxx::nontransaction tx(c);
+  const auto rows = tx.exec_prepared(api::statement_name("list_since", m.generation), "-infinity", 1, 0);
+  if (rows.empty()) return std::nullopt;
+  const auto column = static_cast<pqxx::row::size_type>(m.catalog->sql_columns);
+  return std::make_pair(std::string(rows[0][column].c_str()), std::string(rows[0][column + 1].c_str()));
+}
+
+// Whether the plan's main line (below Limit and Result, before any SubPlan
+// of the fields) starts with an index scan rather than a sort of all rows.
+bool walks_an_index(const std::string& plan) {
+  std::istringstream lines(plan);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("SubPlan") != std::string::npos) break;
+    const auto arrow = line.find("->  ");
+    const auto start = arrow == std::string::npos ? line.find_first_not_of(' ') : arrow + 4;
+    if (start == std::string::npos || line.find("  (cost=") == std::string::npos) continue;
+    const std::string node = line.substr(start);
+    if (node.rfind("Limit", 0) == 0 || node.rfind("Result", 0) == 0) continue;
+    return node.rfind("Index", 0) == 0 || node.rfind("Bitmap", 0) == 0;
+  }
+  return false;
+}
+
+std::string index_advice(const mapping::catalog& c) {
+  if (c.source.updated_at_is_expression)
+    return "  The change time is an expression: index it with CREATE INDEX ON " + c.relation_display + " ((" +
+           c.source.updated_at_column.value + "), " + c.source.id_column.value +
+           ") if it only uses this row's columns and immutable functions;\n"
+           "  a subquery cannot be indexed: keep a real column up to date with a trigger instead.\n";
+  return "  CREATE INDEX ON " + c.relation_display + " (" + c.source.updated_at_column.value + ", " +
+         c.source.id_column.value + ");\n";
+}
+
+}  // namespace
+
+int run_check(const config::settings& settings) {
+  const auto conninfo = connection_string(settings);
+  const auto mapping = load_mapping(settings, conninfo);
+  const auto& catalog = *mapping->catalog;
+  prepared_session session(settings, conninfo, *mapping);
+  auto& c = *session.connection;
+  int warnings = 0;
+  const auto warn = [&warnings](const std::string& text) {
+    ++warnings;
+    std::cout << "warning: " << text;
+  };
+
+  // The list query must walk an index rather than sort the table. For a
+  // plain column the index can be looked up; for a view or an expression,
+  // ask the planner (with sequential scans discouraged, so a usable index
+  // wins even on a small table).
+  bool indexed = false;
+  if (!catalog.source.updated_at_is_expression) {
+    pqxx::nontransaction tx(c);
+    indexed = tx.exec_params1(
+                    "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a"
+                    "   ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+                    " WHERE i.indrelid = to_regclass($1) AND a.attname = $2)",
+                    catalog.relation_sql, catalog.source.updated_at_column.value)[0]
+                  .as<bool>();
+  }
+  if (!indexed) {
+    {
+      pqxx::nontransaction tx(c);
+      tx.exec("SET enable_seqscan = off");
+    }
+    indexed = walks_an_index(
+        plan_of(c, api::statement_name("list_since", mapping->generation), {"-infinity", "25", "0"}, false));
+    pqxx::nontransaction tx(c);
+    tx.exec("RESET enable_seqscan");
+  }
+  if (!indexed)
+    warn("the list query sorts every matching row on each page: no index serves ORDER BY (updated_at, id).\n" +
+         index_advice(catalog));
+
+  {
+    pqxx::nontransaction tx(c);
+    const auto missing = tx.exec("SELECT count(*) FROM " + catalog.relation_sql + " AS " + catalog.alias_sql +
+                                 " WHERE " + catalog.updated_at.source_sql + " IS NULL" +
+                                 (catalog.filter_sql.empty() ? "" : " AND " + catalog.filter_sql))[0][0]
+                             .as<int64_t>();
+    if (missing > 0)
+      warn(std::to_string(missing) + " rows have no change time (updated_at is NULL): they are never listed, only served by id.\n");
+  }
+
+  // Conversions, tried on a sample of real rows.
+  std::map<std::string, std::pair<int, std::string>> failures;  // field -> count, an id
+  std::string sample;
+  {
+    pqxx::nontransaction tx(c);
+    const auto rows = tx.exec_prepared(api::statement_name("list_since", mapping->generation), "-infinity",
+                                       sample_rows, 0);
+    for (const auto& row : rows) {
+      json::record_writer w;
+      api::write_record(w, catalog, row, [&](std::string_view id, const mapping::resolved_field& f, std::string_view) {
+        auto& entry = failures[f.name];
+        if (entry.first++ == 0) entry.second = std::string(id);
+      });
+      if (sample.empty()) sample = w.take();
+    }
+  }
+  for (const auto& [field, failure] : failures)
+    warn("field '" + field + "': " + std::to_string(failure.first) + " of the first " + std::to_string(sample_rows) +
+         " records have a value that does not convert (served as null or the default), e.g. id " +
+         failure.second + "\n");
+
+  std::cout << settings.mapping_file << ": OK (" << catalog.fields.size() << " fields from "
+            << catalog.relation_display << ", " << warnings << " warning" << (warnings == 1 ? "" : "s") << ")\n";
+  if (sample.empty())
+    std::cout << "no customer to show: the relation is empty\n";
+  else
+    std::cout << "first record:\n" << sample << "\n";
+  return exit_ok;
+}
+
+int run_explain(const config::settings& settings) {
+  const auto conninfo = connection_string(settings);
+  const auto mapping = load_mapping(settings, conninfo);
+  prepared_session session(settings, conninfo, *mapping);
+  auto& c = *session.connection;
+  const auto g = mapping->generation;
+  const auto key = first_key(c, *mapping);
+  const std::string some_id = key ? key->second : "0";
+
+  const auto show = [&](const char* title, const std::string& sql, const char* statement,
+                        const std::vector<std::string>& params) {
+    std::cout << "-- " << title << "\n" << sql << ";\n\n-- plan";
+    for (std::size_t i = 0; i < params.size(); ++i) std::cout << (i ? ", " : " with ") << "$" << i + 1 << " = " << params[i];
+    std::cout << "\n" << plan_of(c, api::statement_name(statement, g), params, true) << "\n";
+  };
+  show("GET /api/v1/customer/{id}", mapping->queries.by_id, "by_id", {some_id});
+  show("GET /api/v1/customers: count, on the first page of a sync", mapping->queries.count_since, "count_since",
+       {"-infinity"});
+  show("GET /api/v1/customers: the first page (and pages that do not follow on, with OFFSET)",
+       mapping->queries.list_since, "list_since", {"-infinity", "25", "0"});
+  if (key) {
+    show("GET /api/v1/customers: a page that follows on (keyset)", mapping->queries.list_after, "list_after",
+         {"-infinity", key->first, key->second, "25"});
+    show("GET /api/v1/customers: count on a page that follows on (rows changed since the sync began)",
+         mapping->queries.count_changed, "count_changed", {key->first});
+  }
+  return exit_ok;
+}
+
+int run_preview(const config::settings& settings) {
+  const auto conninfo = connection_string(settings);
+  const auto mapping = load_mapping(settings, conninfo);
+  api::reply reply;
+  if (settings.preview_id) {
+    if (auto problem = api::check_customer_id(*settings.preview_id, *mapping->catalog)) {
+      std::cerr << "storygate: " << *problem << "\n";
+      return exit_failure;
+    }
+    reply = ask(settings, conninfo, mapping, [&](api::customer_api& a, api::responder r) {
+      a.get_customer(*settings.preview_id, std::move(r));
+    });
+  } else {
+    auto parsed = api::parse_list_params(settings.preview_params, settings.default_limit, settings.max_limit);
+    if (auto* bad = std::get_if<api::bad_request>(&parsed)) {
+      std::cerr << "storygate: " << bad->message << "\n";
+      return exit_failure;
+    }
+    reply = ask(settings, conninfo, mapping, [&](api::customer_api& a, api::responder r) {
+      a.list_customers(std::get<api::list_request>(parsed), std::move(r));
+    });
+  }
+  (reply.status == 200 ? std::cout : std::cerr) << reply.body << "\n";
+  return reply.status == 200 ? exit_ok : exit_failure;
+}
+
+}  // namespace storygate::app

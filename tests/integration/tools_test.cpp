@@ -1,0 +1,117 @@
+// The DBA's tools, run as a DBA runs them: check, explain, preview and init
+// against a real database.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "harness.h"
+
+namespace storygate::testing {
+namespace {
+
+class ToolsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    db_ = new scratch_database("");
+    db_->run_psql_file(source_path("scripts/demo-database.sql"), {{"customers", "200"}});
+    db_->exec(read_file(source_path("tests/integration/fixtures/flags-and-text-dates.sql")));
+  }
+  static void TearDownTestSuite() { delete db_; }
+  static process_result run(const std::vector<std::string>& args) {
+    return run_storygate(args, {{"STORYGATE_DATABASE_URL", db_->url_as("storygate_reader")}});
+  }
+  static scratch_database* db_;
+};
+scratch_database* ToolsTest::db_ = nullptr;
+
+TEST_F(ToolsTest, CheckPassesTheDemoWithoutWarnings) {
+  const auto r = run({"check", "--mapping", source_path("mappings/demo.yaml")});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("OK (20 fields from legacy.cust_master, 0 warnings)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("first record:\n{\"id\":"), std::string::npos);
+}
+
+TEST_F(ToolsTest, CheckWarnsWhenNoIndexServesTheListAndShowsIt) {
+  scratch_database db("");
+  db.run_psql_file(source_path("scripts/demo-database.sql"), {{"customers", "50"}});
+  db.exec("DROP INDEX legacy.cust_master_last_chg_ts_cust_no_idx");
+  const auto r = run_storygate({"check", "--mapping", source_path("mappings/demo.yaml")},
+                               {{"STORYGATE_DATABASE_URL", db.url()}});
+  EXPECT_EQ(r.exit_code, 0) << r.output;  // servable, if slowly
+  EXPECT_NE(r.output.find("warning: the list query sorts every matching row"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("CREATE INDEX ON legacy.cust_master (last_chg_ts, cust_no);"), std::string::npos);
+}
+
+TEST_F(ToolsTest, CheckReportsValuesThatDoNotConvertAndRowsWithoutChangeTime) {
+  const auto mapping = write_temp_file("m.yaml", read_file(source_path("mappings/flags-and-text-dates.yaml")));
+  const auto r = run_storygate({"check", "--mapping", mapping}, {{"STORYGATE_DATABASE_URL", db_->url()}});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: field 'birth_date': 1 of the first 1000 records have a value that does not "
+                          "convert (served as null or the default), e.g. id C0000002"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("4 warnings"), std::string::npos) << r.output;
+}
+
+TEST_F(ToolsTest, CheckFailsOnAMistakeWithItsLine) {
+  std::string yaml = read_file(source_path("mappings/demo.yaml"));
+  yaml.replace(yaml.find("value: category_nm"), 18, "value: category_name");
+  const auto r = run({"check", "--mapping", write_temp_file("m.yaml", yaml)});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("field 'categories' 'value': column 'category_name' does not exist in "
+                          "legacy.cust_category (did you mean 'category_nm'?)"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST_F(ToolsTest, ExplainShowsTheSqlAndThePlans) {
+  const auto r = run({"explain", "--mapping", source_path("mappings/demo.yaml")});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("-- GET /api/v1/customer/{id}\nSELECT \"customer\".\"cust_no\""), std::string::npos);
+  EXPECT_NE(r.output.find("-- GET /api/v1/customers: a page that follows on (keyset)"), std::string::npos);
+  EXPECT_NE(r.output.find("Index Scan using cust_master_last_chg_ts_cust_no_idx"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Execution Time"), std::string::npos);
+}
+
+TEST_F(ToolsTest, PreviewPrintsWhatDailyStoryGets) {
+  auto r = run({"preview", "--mapping", source_path("mappings/demo.yaml"), "--id", "244988"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("{\"id\":244988,\"first_name\":\"Amanda\"", 0), 0u) << r.output;
+
+  r = run({"preview", "--mapping", source_path("mappings/demo.yaml"), "--last-updated", "2020-01-01", "--limit", "3"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  rapidjson::Document doc;
+  doc.Parse(r.output.c_str());
+  ASSERT_FALSE(doc.HasParseError()) << r.output;
+  EXPECT_EQ(doc["count"].GetInt(), 200);
+  EXPECT_EQ(doc["records"].Size(), 3u);
+
+  r = run({"preview", "--mapping", source_path("mappings/demo.yaml"), "--id", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("No customer found for id 1"), std::string::npos);
+  r = run({"preview", "--mapping", source_path("mappings/demo.yaml"), "--limit", "5000"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("parameter 'limit' must be a whole number from 1 to 1000"), std::string::npos) << r.output;
+}
+
+TEST_F(ToolsTest, InitWritesAStarterMappingThatChecks) {
+  const auto r = run({"init", "--table", "legacy.cust_master"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const std::string line :
+       {"  id: cust_no", "  updated_at: last_chg_ts", "  first_name: fname", "  last_name: lname",
+        "  email: email_addr", "  mobile_phone: cell_phone", "  state: st", "  zip: zip_cd",
+        "  # categories: { children: { relation: legacy.cust_category, key: cust_no, value: category_nm } }",
+        "  # total_sales: { expression: \"(SELECT coalesce(sum(c.order_total), 0) FROM legacy.order_hdr c",
+        "  # created_ts: created_ts"})
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+  const auto check = run({"check", "--mapping", write_temp_file("init.yaml", r.output)});
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+}
+
+TEST_F(ToolsTest, InitNamesAMissingTable) {
+  const auto r = run({"init", "--table", "legacy.nope"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("table 'legacy.nope' does not exist or this role cannot see it"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace storygate::testing
