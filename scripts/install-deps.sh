@@ -15,6 +15,7 @@ packages=(
     prometheus-cpp-dev                     # /metrics in Prometheus' text format
     libhowardhinnant-date-dev              # time zones for text date-times in mappings
     libgtest-dev googletest                # tests
+    python3 python3-yaml systemd           # tests/deploy/check-deploy.sh
     libssl-dev                             # TLS
     zlib1g-dev                             # gzip
     postgresql-15 postgresql-client-15     # real server for tests and the demo

@@ -65,7 +65,9 @@ int serve(const config::settings& settings) {
                             [&metrics](const api::sync_walk& walk) { api::report_walk(walk, false, &metrics); });
   db::pool pool(pool_options_for(settings, conninfo, &metrics));
   api::customer_api api(mapping, pool, cursors, &metrics);
-  http::router routes(api, credentials, settings, pool, metrics);
+  auth::throttle throttle({settings.auth_max_failures, std::chrono::seconds(60), settings.auth_lockout,
+                           settings.rate_limit, 10000});
+  http::router routes(api, credentials, throttle, settings, pool, metrics);
   app::mapping_reloader reloader(settings, conninfo, api, metrics);
   http::session_context context{routes, settings};
 

@@ -82,6 +82,9 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
     ("bearer-token-file", po::value<std::vector<std::string>>(), "file of accepted bearer tokens, one a line (repeatable)")
     ("basic-auth-file", po::value<std::vector<std::string>>(), "file of accepted user:password lines (repeatable)")
     ("no-auth", po::bool_switch(), "serve without credentials (only for trials on loopback)")
+    ("auth-max-failures", po::value<unsigned>()->default_value(defaults.auth_max_failures), "failed authentications from one address within a minute before it is locked out")
+    ("auth-lockout-seconds", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.auth_lockout.count())), "how long a locked-out address gets 429")
+    ("rate-limit", po::value<unsigned>()->default_value(defaults.rate_limit), "requests a second per client address (0: no limit)")
     ("metrics-access", po::value<std::string>()->default_value("credentials"), "who may read /metrics: credentials, loopback or open")
     ("shutdown-timeout-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.shutdown_timeout.count())), "SIGTERM: time for requests in flight");
   // clang-format on
@@ -166,6 +169,9 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
   if (vm.count("basic-auth-file"))
     s.basic_auth_files = vm["basic-auth-file"].as<std::vector<std::string>>();
   s.allow_anonymous = vm["no-auth"].as<bool>();
+  s.auth_max_failures = positive<unsigned>(vm, "auth-max-failures");
+  s.auth_lockout = std::chrono::seconds(positive<unsigned>(vm, "auth-lockout-seconds"));
+  s.rate_limit = vm["rate-limit"].as<unsigned>();
   s.shutdown_timeout = millis(vm, "shutdown-timeout-ms");
   const auto access = vm["metrics-access"].as<std::string>();
   if (access == "credentials") s.metrics_access = metrics_audience::credentials;

@@ -53,6 +53,9 @@ struct settings {
   std::vector<std::string> bearer_token_files;  // one token a line
   std::vector<std::string> basic_auth_files;    // user:password a line
   bool allow_anonymous = false;                 // --no-auth: serve without credentials
+  unsigned auth_max_failures = 10;              // failed attempts from one address ...
+  std::chrono::seconds auth_lockout{60};        // ... within a minute lock it out this long (429)
+  unsigned rate_limit = 0;                      // requests a second per client address; 0: none
 
   metrics_audience metrics_access = metrics_audience::credentials;  // the API's credentials, loopback clients, or anyone
   milliseconds shutdown_timeout{10000};  // SIGTERM: time for requests in flight

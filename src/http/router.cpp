@@ -3,10 +3,14 @@
 #include <pqxx/pqxx>
 
 #include "api/openapi.h"
+#include "http/compression.h"
 #include "http/query_string.h"
 
 namespace storygate::http {
 namespace {
+
+// Smaller bodies gain too little from gzip to pay for it.
+constexpr std::size_t min_compressed_bytes = 1024;
 
 enum class route { unknown, health, ready, metrics, openapi, customer, customers };
 
@@ -62,10 +66,19 @@ void router::handle(const request& req, const client_info& client, api::responde
   auto& target = std::get<parsed_target>(parsed);
 
   const route r = match(target.segments);
-  // Every reply from here on is counted, by route and status.
+  // Every reply from here on is counted, by route and status, and large ones
+  // are compressed when the client accepts it (on the thread that built it).
   respond = [respond = std::move(respond), &metrics = metrics_, r,
+             gzip_ok = accepts_gzip(req[bhttp::field::accept_encoding]),
              started = std::chrono::steady_clock::now()](api::reply reply) {
     metrics.request_done(name(r), reply.status, std::chrono::steady_clock::now() - started);
+    if (gzip_ok && reply.body.size() >= min_compressed_bytes) {
+      if (auto compressed = gzip(reply.body)) {
+        reply.body = std::move(*compressed);
+        reply.headers.emplace_back("Content-Encoding", "gzip");
+      }
+    }
+    reply.headers.emplace_back("Vary", "Accept-Encoding");
     respond(std::move(reply));
   };
 
@@ -81,17 +94,12 @@ void router::handle(const request& req, const client_info& client, api::responde
   if (r == route::ready) return readiness(std::move(respond));
   if (r == route::metrics) {
     if (!may_read_metrics(req, client)) {
-      metrics_.auth_failure();
-      return respond(unauthorized(auth_.check(req[bhttp::field::authorization])));
+      if (auto refused = authenticate(req, client)) return respond(std::move(*refused));
     }
     return respond(text_reply(metrics_.render(pool_.snapshot()), "text/plain; version=0.0.4; charset=utf-8"));
   }
 
-  const auto verdict = auth_.check(req[bhttp::field::authorization]);
-  if (verdict != auth::verdict::accepted) {
-    metrics_.auth_failure();
-    return respond(unauthorized(verdict));
-  }
+  if (auto refused = authenticate(req, client)) return respond(std::move(*refused));
 
   const auto mapping = api_.current();
   if (r == route::openapi)
@@ -123,13 +131,31 @@ void router::readiness(api::responder respond) {
       [respond](db::failure f) { respond(api::failure_reply(f)); });
 }
 
-bool router::may_read_metrics(const request& req, const client_info& client) const {
+bool router::may_read_metrics(const request&, const client_info& client) const {
   switch (settings_.metrics_access) {
     case config::metrics_audience::open: return true;
     case config::metrics_audience::loopback: return client.loopback;
     case config::metrics_audience::credentials: break;
   }
-  return auth_.check(req[bhttp::field::authorization]) == auth::verdict::accepted;
+  return false;
+}
+
+std::optional<api::reply> router::authenticate(const request& req, const client_info& client) {
+  // A client that keeps failing is refused before its credentials are read.
+  if (auto wait = throttle_.admit(client.address)) {
+    auto reply = api::error_reply(429, "Too many requests from this address; retry after " +
+                                           std::to_string(wait->count()) + " seconds");
+    reply.headers.emplace_back("Retry-After", std::to_string(wait->count()));
+    return reply;
+  }
+  const auto verdict = auth_.check(req[bhttp::field::authorization]);
+  if (verdict == auth::verdict::accepted) {
+    throttle_.succeeded(client.address);
+    return std::nullopt;
+  }
+  metrics_.auth_failure();
+  throttle_.failed(client.address);
+  return unauthorized(verdict);
 }
 
 }  // namespace storygate::http

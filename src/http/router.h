@@ -9,6 +9,7 @@
 
 #include "api/customer_api.h"
 #include "auth/authenticator.h"
+#include "auth/throttle.h"
 #include "config/settings.h"
 #include "db/pool.h"
 #include "http/replies.h"
@@ -19,13 +20,14 @@ namespace storygate::http {
 // What the session knows about the peer.
 struct client_info {
   bool loopback = false;
+  std::string address;  // the peer's IP address, for throttling
 };
 
 class router {
  public:
-  router(api::customer_api& api, const auth::authenticator& auth, const config::settings& settings,
-         db::pool& pool, observe::metrics& metrics)
-      : api_(api), auth_(auth), settings_(settings), pool_(pool), metrics_(metrics) {}
+  router(api::customer_api& api, const auth::authenticator& auth, auth::throttle& throttle,
+         const config::settings& settings, db::pool& pool, observe::metrics& metrics)
+      : api_(api), auth_(auth), throttle_(throttle), settings_(settings), pool_(pool), metrics_(metrics) {}
 
   // Calls `respond` exactly once, at once or later from a database worker.
   void handle(const request& req, const client_info& client, api::responder respond);
@@ -33,9 +35,12 @@ class router {
  private:
   void readiness(api::responder respond);
   bool may_read_metrics(const request& req, const client_info& client) const;
+  // nullopt when the request may go on; else the reply refusing it.
+  std::optional<api::reply> authenticate(const request& req, const client_info& client);
 
   api::customer_api& api_;
   const auth::authenticator& auth_;
+  auth::throttle& throttle_;
   const config::settings& settings_;
   db::pool& pool_;
   observe::metrics& metrics_;

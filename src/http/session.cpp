@@ -89,6 +89,7 @@ void session::on_read(beast::error_code ec, std::size_t) {
   beast::error_code ec_endpoint;
   const auto peer = stream_.socket().remote_endpoint(ec_endpoint);
   client.loopback = !ec_endpoint && peer.address().is_loopback();
+  if (!ec_endpoint) client.address = peer.address().to_string();
   context_.routes.handle(request_, client, [self = shared_from_this()](api::reply reply) {
     net::post(self->stream_.get_executor(),
               [self, reply = std::move(reply)]() mutable { self->on_reply(std::move(reply)); });

@@ -42,6 +42,9 @@ class scratch_database {
 // Writes `text` to a fresh file under the test's temporary folder.
 std::string write_temp_file(const std::string& name, const std::string& text, int mode = 0600);
 
+// A gzip body decompressed ("<inflate failed>" when it is not gzip).
+std::string gunzip(const std::string& data);
+
 // The whole content of a file.
 std::string read_file(const std::string& path);
 

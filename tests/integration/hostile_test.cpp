@@ -156,8 +156,9 @@ std::string check_response(const raw_response& r, bool to_head, bool allow_2xx, 
     if (!r.body.empty()) problem("a body in a reply to HEAD");
     return problems;
   }
+  const std::string body = r.header("content-encoding") == "gzip" ? gunzip(r.body) : r.body;
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseValidateEncodingFlag>(r.body.data(), r.body.size());
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
   if (doc.HasParseError()) {
     problem(std::string("the body is not JSON (") + rapidjson::GetParseError_En(doc.GetParseError()) + ")");
   } else if (r.status / 100 == 4) {
