@@ -16,6 +16,7 @@ packages=(
     libhowardhinnant-date-dev              # time zones for text date-times in mappings
     libgtest-dev googletest                # tests
     python3 python3-yaml systemd           # tests/deploy/check-deploy.sh
+    openssl                                # test certificates for TLS
     libssl-dev                             # TLS
     zlib1g-dev                             # gzip
     postgresql-15 postgresql-client-15     # real server for tests and the demo

@@ -18,6 +18,7 @@
 #include "db/pool.h"
 #include "http/listener.h"
 #include "http/router.h"
+#include "http/tls.h"
 #include "log/logger.h"
 #include "observe/metrics.h"
 
@@ -45,7 +46,8 @@ void shut_down_gracefully(net::io_context& io, http::listener& listener,
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto poll = std::make_shared<std::function<void()>>();
   *poll = [&io, &context, timer, deadline, poll] {
-    if (context.open_sessions.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    // Idle keep-alive connections are not waited for: only requests being answered.
+    if (context.requests_in_flight.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
       io.stop();
       return;
     }
@@ -75,9 +77,22 @@ int serve(const config::settings& settings) {
   boost::system::error_code ec;
   const auto address = net::ip::make_address(settings.listen_address, ec);
   if (ec) throw app::startup_error("--listen '" + settings.listen_address + "' is not an IP address");
+  std::unique_ptr<net::ssl::context> tls;
+  if (!settings.tls_certificate.empty()) {
+    try {
+      tls = http::make_tls_context(settings.tls_certificate, settings.tls_key);
+    } catch (const http::tls_error& e) {
+      throw app::startup_error(e.what());
+    }
+  } else if (!address.is_loopback() && !settings.plain_http) {
+    throw app::startup_error("refusing plain HTTP on " + settings.listen_address +
+                             ": credentials would cross the network in clear text; give --tls-cert and "
+                             "--tls-key, or --plain-http when a TLS proxy in front ends TLS");
+  }
   std::shared_ptr<http::listener> listener;
   try {
-    listener = std::make_shared<http::listener>(io, net::ip::tcp::endpoint(address, settings.port), context);
+    listener = std::make_shared<http::listener>(io, net::ip::tcp::endpoint(address, settings.port), context,
+                                                tls.get());
   } catch (const boost::system::system_error& e) {
     throw app::startup_error("cannot listen on " + settings.listen_address + ":" +
                              std::to_string(settings.port) + ": " + e.code().message());
@@ -103,6 +118,7 @@ int serve(const config::settings& settings) {
   listener->run();
   const auto port = listener->local_endpoint().port();
   log::info("listening", {{"address", settings.listen_address},
+                          {"tls", tls != nullptr},
                           {"port", static_cast<int64_t>(port)},
                           {"relation", mapping->catalog->relation_display},
                           {"fields", static_cast<int64_t>(mapping->catalog->fields.size())},

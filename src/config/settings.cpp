@@ -63,6 +63,9 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
     ("table", po::value<std::string>(), "init: the table (or view) holding one row per customer")
     ("database-url", po::value<std::string>(), "libpq URL or key=value string (default: PG* variables)")
     ("listen", po::value<std::string>()->default_value(defaults.listen_address), "address to listen on")
+    ("tls-cert", po::value<std::string>(), "PEM certificate chain: serve HTTPS (with --tls-key)")
+    ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert (not readable by every user)")
+    ("plain-http", po::bool_switch(), "allow plain HTTP on a non-loopback address (TLS ends at a proxy in front)")
     ("port", po::value<uint16_t>()->default_value(defaults.port), "TCP port (0: any free port)")
     ("threads", po::value<unsigned>()->default_value(defaults.io_threads), "HTTP I/O threads")
     ("max-connections", po::value<unsigned>()->default_value(defaults.max_connections), "open client connections at most")
@@ -146,6 +149,11 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
   if (vm.count("database-url")) s.database_url = vm["database-url"].as<std::string>();
 
   s.listen_address = vm["listen"].as<std::string>();
+  if (vm.count("tls-cert")) s.tls_certificate = vm["tls-cert"].as<std::string>();
+  if (vm.count("tls-key")) s.tls_key = vm["tls-key"].as<std::string>();
+  if (s.tls_certificate.empty() != s.tls_key.empty())
+    throw usage_error("--tls-cert and --tls-key go together");
+  s.plain_http = vm["plain-http"].as<bool>();
   s.port = vm["port"].as<uint16_t>();
   s.io_threads = positive<unsigned>(vm, "threads");
   s.max_connections = positive<unsigned>(vm, "max-connections");

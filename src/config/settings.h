@@ -26,6 +26,9 @@ struct settings {
 
   // HTTP
   std::string listen_address = "127.0.0.1";
+  std::string tls_certificate;  // PEM chain; with tls_key, serve HTTPS
+  std::string tls_key;          // PEM key, not readable by every user
+  bool plain_http = false;      // --plain-http: allow HTTP on a non-loopback address (behind a TLS proxy)
   uint16_t port = 8080;              // 0 picks a free port (logged at start-up)
   unsigned io_threads = 2;           // threads running the HTTP side
   unsigned max_connections = 1024;   // further connections are closed at once

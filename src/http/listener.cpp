@@ -9,8 +9,8 @@ namespace storygate::http {
 namespace net = boost::asio;
 
 listener::listener(net::io_context& io, const net::ip::tcp::endpoint& endpoint,
-                   session_context& context)
-    : io_(io), acceptor_(net::make_strand(io)), context_(context) {
+                   session_context& context, net::ssl::context* tls)
+    : io_(io), acceptor_(net::make_strand(io)), context_(context), tls_(tls) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -42,7 +42,10 @@ void listener::on_accept(boost::beast::error_code ec, net::ip::tcp::socket socke
     socket.close(ignored);
   } else {
     socket.set_option(net::ip::tcp::no_delay(true), ec);
-    std::make_shared<session>(std::move(socket), context_)->run();
+    if (tls_)
+      std::make_shared<session<tls_stream>>(context_, std::move(socket), *tls_)->run();
+    else
+      std::make_shared<session<plain_stream>>(context_, std::move(socket))->run();
   }
   do_accept();
 }

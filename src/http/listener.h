@@ -14,8 +14,9 @@ class listener : public std::enable_shared_from_this<listener> {
  public:
   // Binds and listens; throws boost::system::system_error when it cannot
   // (address in use, bad address, no permission).
+  // `tls` null: plain HTTP.
   listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
-           session_context& context);
+           session_context& context, boost::asio::ssl::context* tls);
 
   void run();
   void stop();  // stops accepting; open sessions finish on their own
@@ -28,6 +29,7 @@ class listener : public std::enable_shared_from_this<listener> {
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   session_context& context_;
+  boost::asio::ssl::context* tls_;
 };
 
 }  // namespace storygate::http

@@ -36,34 +36,48 @@ std::string request_id_for(std::string_view given) {
 
 }  // namespace
 
-session::session(net::ip::tcp::socket&& socket, session_context& context)
-    : stream_(std::move(socket)),
-      // Room for one request's headers (and a little pipelined data): a
-      // larger header cannot grow the buffer past it.
-      buffer_(context.settings.max_header_bytes + 4096),
-      context_(context) {
-  ++context_.open_sessions;
+template <class Stream>
+session<Stream>::~session() {
+  if (in_flight_) --context_.requests_in_flight;
+  --context_.open_sessions;
 }
 
-session::~session() { --context_.open_sessions; }
-
-void session::run() {
+template <class Stream>
+void session<Stream>::run() {
   // Sessions are created on a strand; run on it so no two handlers overlap.
-  net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+  net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      // The handshake shares the request deadline: a client that stalls in
+      // it holds the connection no longer than one that stalls in its headers.
+      self->tcp().expires_after(self->context_.settings.read_timeout);
+      self->stream_.async_handshake(net::ssl::stream_base::server,
+                                    beast::bind_front_handler(&session::on_handshake, self));
+    } else {
+      self->do_read();
+    }
+  });
 }
 
-void session::do_read() {
+template <class Stream>
+void session<Stream>::on_handshake(beast::error_code ec) {
+  if (ec) return;  // not TLS, wrong version, timeout: nothing to answer in
+  do_read();
+}
+
+template <class Stream>
+void session<Stream>::do_read() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(context_.settings.max_header_bytes));
   parser_->body_limit(0);  // GET and HEAD carry no body
   // A total deadline for the whole request, not an idle one: a client
   // trickling a byte at a time cannot hold the connection past it.
-  stream_.expires_after(context_.settings.read_timeout);
+  tcp().expires_after(context_.settings.read_timeout);
   bhttp::async_read(stream_, buffer_, *parser_,
-                    beast::bind_front_handler(&session::on_read, shared_from_this()));
+                    beast::bind_front_handler(&session::on_read, this->shared_from_this()));
 }
 
-void session::on_read(beast::error_code ec, std::size_t) {
+template <class Stream>
+void session<Stream>::on_read(beast::error_code ec, std::size_t) {
   if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
       ec == net::error::operation_aborted || ec == net::error::connection_reset)
     return do_close();
@@ -77,7 +91,9 @@ void session::on_read(beast::error_code ec, std::size_t) {
   request_ = parser_->release();
   started_ = std::chrono::steady_clock::now();
   request_id_ = request_id_for(request_["X-Request-Id"]);
-  stream_.expires_never();
+  tcp().expires_never();
+  in_flight_ = true;
+  ++context_.requests_in_flight;
   bool close_after = false;
   if (auto refused = refuse_request(request_, context_.settings.max_header_bytes, close_after)) {
     if (close_after) request_.keep_alive(false);
@@ -87,16 +103,17 @@ void session::on_read(beast::error_code ec, std::size_t) {
   // session's strand before touching the stream.
   client_info client;
   beast::error_code ec_endpoint;
-  const auto peer = stream_.socket().remote_endpoint(ec_endpoint);
+  const auto peer = tcp().socket().remote_endpoint(ec_endpoint);
   client.loopback = !ec_endpoint && peer.address().is_loopback();
   if (!ec_endpoint) client.address = peer.address().to_string();
-  context_.routes.handle(request_, client, [self = shared_from_this()](api::reply reply) {
+  context_.routes.handle(request_, client, [self = this->shared_from_this()](api::reply reply) {
     net::post(self->stream_.get_executor(),
               [self, reply = std::move(reply)]() mutable { self->on_reply(std::move(reply)); });
   });
 }
 
-void session::on_reply(api::reply reply) {
+template <class Stream>
+void session<Stream>::on_reply(api::reply reply) {
   ++served_;
   const bool keep_alive = request_.keep_alive() && !context_.shutting_down &&
                           served_ < context_.settings.max_requests_per_connection;
@@ -117,24 +134,31 @@ void session::on_reply(api::reply reply) {
   send(std::move(res));
 }
 
-void session::send(response res) {
+template <class Stream>
+void session<Stream>::send(response res) {
   auto message = std::make_shared<response>(std::move(res));
   response_keepalive_ = message;
   const bool close = message->need_eof();
-  stream_.expires_after(context_.settings.read_timeout);
+  tcp().expires_after(context_.settings.read_timeout);
   bhttp::async_write(stream_, *message,
-                     beast::bind_front_handler(&session::on_write, shared_from_this(), close));
+                     beast::bind_front_handler(&session::on_write, this->shared_from_this(), close));
 }
 
-void session::on_write(bool close, beast::error_code ec, std::size_t) {
+template <class Stream>
+void session<Stream>::on_write(bool close, beast::error_code ec, std::size_t) {
   response_keepalive_.reset();
-  if (ec || close) return do_close();
+  if (in_flight_) {
+    in_flight_ = false;
+    --context_.requests_in_flight;
+  }
+  if (ec || close || context_.shutting_down) return do_close();
   do_read();
 }
 
 // Errors found while reading: the connection's state is unknown, so answer
 // and close rather than read on.
-void session::reply_and_close(unsigned status, std::string_view message) {
+template <class Stream>
+void session<Stream>::reply_and_close(unsigned status, std::string_view message) {
   request_ = {};
   request_.version(11);
   request_id_ = request_id_for({});
@@ -144,10 +168,20 @@ void session::reply_and_close(unsigned status, std::string_view message) {
   send(make_response(std::move(reply), 11, false, false));
 }
 
-void session::do_close() {
-  beast::error_code ignored;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-  stream_.close();
+template <class Stream>
+void session<Stream>::do_close() {
+  if constexpr (std::is_same_v<Stream, tls_stream>) {
+    // close_notify, so the client can tell a complete reply from a cut one.
+    tcp().expires_after(std::chrono::seconds(2));
+    stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->tcp().close(); });
+  } else {
+    beast::error_code ignored;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
 }
+
+template class session<plain_stream>;
+template class session<tls_stream>;
 
 }  // namespace storygate::http

@@ -1,11 +1,13 @@
 #pragma once
-// One client connection: reads requests one at a time under a total deadline,
-// hands each to the router, writes the reply, keeps the connection alive
-// until the client closes, a limit is reached or the server shuts down.
-// All socket I/O lives here.
+// One client connection, plain TCP or TLS: reads requests one at a time under
+// a total deadline, hands each to the router, writes the reply, keeps the
+// connection alive until the client closes, a limit is reached or the server
+// shuts down. All socket I/O lives here.
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -17,22 +19,38 @@
 
 namespace storygate::http {
 
-// What every session shares: the router, the limits, the open-connection count.
+// What every session shares: the router, the limits, the counts a graceful
+// shutdown waits on.
 struct session_context {
   router& routes;
   const config::settings& settings;
   std::atomic<unsigned> open_sessions{0};
+  std::atomic<unsigned> requests_in_flight{0};  // read, not yet fully answered
   std::atomic<bool> shutting_down{false};
 };
 
-class session : public std::enable_shared_from_this<session> {
+using plain_stream = boost::beast::tcp_stream;
+using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+template <class Stream>
+class session : public std::enable_shared_from_this<session<Stream>> {
  public:
-  session(boost::asio::ip::tcp::socket&& socket, session_context& context);
+  // `stream_args` build the Stream: a socket, and for TLS the ssl::context.
+  template <class... StreamArgs>
+  explicit session(session_context& context, StreamArgs&&... stream_args)
+      : stream_(std::forward<StreamArgs>(stream_args)...),
+        // Room for one request's headers (and a little pipelined data): a
+        // larger header cannot grow the buffer past it.
+        buffer_(context.settings.max_header_bytes + 4096),
+        context_(context) {
+    ++context_.open_sessions;
+  }
   ~session();
 
   void run();
 
  private:
+  void on_handshake(boost::beast::error_code ec);
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void on_reply(api::reply reply);
@@ -40,12 +58,14 @@ class session : public std::enable_shared_from_this<session> {
   void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
   void reply_and_close(unsigned status, std::string_view message);
   void do_close();
+  plain_stream& tcp() { return boost::beast::get_lowest_layer(stream_); }
 
-  boost::beast::tcp_stream stream_;
+  Stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
   session_context& context_;
   unsigned served_ = 0;
+  bool in_flight_ = false;
   // The request being answered, for the response and the access log.
   request request_;
   std::string request_id_;

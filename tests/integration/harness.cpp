@@ -16,6 +16,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 #include <pqxx/pqxx>
 #include <zlib.h>
 
@@ -346,6 +348,37 @@ http_response http_request(unsigned short port, const std::string& method, const
   out.body = std::move(res.body());
   beast::error_code ignored;
   stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  return out;
+}
+
+http_response https_get(unsigned short port, const std::string& target, const std::string& ca_file,
+                        const std::map<std::string, std::string>& headers, int max_tls_version) {
+  net::io_context io;
+  net::ssl::context tls(net::ssl::context::tls_client);
+  tls.load_verify_file(ca_file);
+  tls.set_verify_mode(net::ssl::verify_peer);
+  if (max_tls_version) SSL_CTX_set_max_proto_version(tls.native_handle(), max_tls_version);
+  beast::ssl_stream<beast::tcp_stream> stream(io, tls);
+  SSL_set_tlsext_host_name(stream.native_handle(), "localhost");
+  stream.set_verify_callback(net::ssl::host_name_verification("localhost"));
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
+  beast::get_lowest_layer(stream).connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  stream.handshake(net::ssl::stream_base::client);
+  bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
+  req.set(bhttp::field::host, "localhost");
+  for (const auto& [k, v] : headers) req.set(k, v);
+  bhttp::write(stream, req);
+  beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(stream, buffer, res);
+  http_response out;
+  out.status = res.result_int();
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(field.value());
+  }
+  out.body = res.body();
   return out;
 }
 

@@ -99,6 +99,12 @@ inline http_response http_get(unsigned short port, const std::string& target,
   return http_request(port, "GET", target, headers);
 }
 
+// One request over TLS, verifying the server against `ca_file` for
+// "localhost". `max_tls_version` (e.g. TLS1_1_VERSION) caps the client's
+// protocol; 0 means the library's default. Throws when the handshake fails.
+http_response https_get(unsigned short port, const std::string& target, const std::string& ca_file,
+                        const std::map<std::string, std::string>& headers = {}, int max_tls_version = 0);
+
 // Writes `bytes` as they are and returns everything the server sends back
 // until it closes or `timeout` passes.
 std::string send_raw(unsigned short port, const std::string& bytes,

@@ -2,6 +2,10 @@
 // per-client rate limit, and gzip only for clients that ask for it.
 #include <gtest/gtest.h>
 
+#include <openssl/ssl.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
 #include <thread>
 
 #include "harness.h"
@@ -88,6 +92,52 @@ TEST_F(SecurityTest, NoCorsHeadersAndNoStore) {
                             {{"Authorization", "Bearer " + test_token}, {"Origin", "https://evil.example"}});
   EXPECT_EQ(res.header("cache-control"), "no-store");
   EXPECT_TRUE(res.header("access-control-allow-origin").empty());
+}
+
+// A self-signed certificate for localhost, made with the openssl command.
+struct certificate {
+  std::string cert, key;
+  certificate() {
+    cert = write_temp_file("cert.pem", "");
+    key = write_temp_file("key.pem", "");
+    const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+                                "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " + key + " -out " +
+                                cert + " 2>/dev/null";
+    EXPECT_EQ(std::system(command.c_str()), 0);
+    chmod(key.c_str(), 0600);
+  }
+};
+
+TEST_F(SecurityTest, ServesHttpsWithAModernProtocolFloor) {
+  certificate c;
+  auto srv = start({"--tls-cert", c.cert, "--tls-key", c.key});
+  const auto res = https_get(srv->port(), "/api/v1/customer/244988", c.cert, bearer());
+  EXPECT_EQ(res.status, 200u) << res.body;
+  EXPECT_NE(res.body.find("\"first_name\":\"Amanda\""), std::string::npos);
+  // TLS 1.1 and older are refused at the handshake.
+  EXPECT_THROW(https_get(srv->port(), "/healthz", c.cert, {}, TLS1_1_VERSION), std::exception);
+  // Plain HTTP to the TLS port gets no HTTP answer.
+  EXPECT_EQ(send_raw(srv->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_TRUE(srv->running());
+  EXPECT_EQ(https_get(srv->port(), "/healthz", c.cert).status, 200u);
+}
+
+TEST_F(SecurityTest, TlsKeyReadableByEveryoneIsRefused) {
+  certificate c;
+  chmod(c.key.c_str(), 0644);
+  const auto r = run_storygate({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"), "--tls-cert",
+                                c.cert, "--tls-key", c.key, "--port", "0"},
+                               {{"STORYGATE_DATABASE_URL", db_->url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("the TLS key is readable by every user"), std::string::npos) << r.output;
+}
+
+TEST_F(SecurityTest, PlainHttpOffLoopbackMustBeAskedFor) {
+  const auto r = run_storygate({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"), "--listen",
+                                "0.0.0.0", "--port", "0"},
+                               {{"STORYGATE_DATABASE_URL", db_->url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("refusing plain HTTP on 0.0.0.0"), std::string::npos) << r.output;
 }
 
 }  // namespace
