@@ -30,12 +30,6 @@ namespace {
 constexpr int exit_usage = 2;
 constexpr int exit_failure = 1;
 
-db::pool_options pool_options_for(const config::settings& s, std::string conninfo,
-                                  observe::metrics* metrics = nullptr) {
-  db::pool_options options{std::move(conninfo), s.db_pool_size, s.pool_wait, s.statement_timeout, {}};
-  if (metrics) options.job_done = [metrics](std::chrono::duration<double> took) { metrics->query_done(took); };
-  return options;
-}
 
 // Waits for requests in flight to finish (or the deadline), then stops the I/O.
 void shut_down_gracefully(net::io_context& io, http::listener& listener,
@@ -65,8 +59,8 @@ int serve(const config::settings& settings) {
   observe::metrics metrics;
   api::sync_cursors cursors(settings.sync_cursor_limit, settings.sync_cursor_ttl,
                             [&metrics](const api::sync_walk& walk) { api::report_walk(walk, false, &metrics); });
-  db::pool pool(pool_options_for(settings, conninfo, &metrics));
-  api::customer_api api(mapping, pool, cursors, &metrics);
+  db::pool pool(app::pool_options_for(settings, conninfo, &metrics));
+  api::customer_api api(mapping, pool, cursors, &metrics, app::statement_mode_for(settings));
   auth::throttle throttle({settings.auth_max_failures, std::chrono::seconds(60), settings.auth_lockout,
                            settings.rate_limit, 10000});
   http::router routes(api, credentials, throttle, settings, pool, metrics);

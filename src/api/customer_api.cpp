@@ -37,6 +37,31 @@ void prepare(db::lease& lease, const compiled_mapping& m) {
   lease.prepared_generation = g;
 }
 
+const std::string& compiled_mapping::sql(std::string_view name) const {
+  if (name == "by_id") return queries.by_id;
+  if (name == "count_since") return queries.count_since;
+  if (name == "list_since") return queries.list_since;
+  if (name == "list_after") return queries.list_after;
+  return queries.count_changed;
+}
+
+statement_runner::statement_runner(db::lease& lease, const compiled_mapping& m, statement_mode mode)
+    : mapping_(m), mode_(mode) {
+  if (mode.prepared) {
+    prepare(lease, m);
+    tx_ = std::make_unique<pqxx::nontransaction>(lease.connection);
+  } else {
+    // A pgbouncer in transaction mode hands each transaction to whichever
+    // server connection is free: what a session would hold is set here,
+    // for this transaction only.
+    tx_ = std::make_unique<pqxx::read_transaction>(lease.connection);
+    tx_->exec("SET LOCAL TimeZone = " + tx_->quote(m.catalog->source.time_zone.value) +
+              "; SET LOCAL statement_timeout = " + std::to_string(mode.statement_timeout.count()));
+  }
+}
+
+statement_runner::~statement_runner() = default;
+
 namespace {
 
 reply json_reply(std::string body, std::size_t records) {
@@ -84,8 +109,8 @@ std::shared_ptr<const compiled_mapping> compiled_mapping::compile(mapping::catal
 }
 
 customer_api::customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool,
-                           sync_cursors& cursors, observe::metrics* metrics)
-    : mapping_(std::move(mapping)), pool_(pool), cursors_(cursors), metrics_(metrics) {}
+                           sync_cursors& cursors, observe::metrics* metrics, statement_mode mode)
+    : mapping_(std::move(mapping)), pool_(pool), cursors_(cursors), metrics_(metrics), mode_(mode) {}
 
 conversion_warning customer_api::warner() const {
   return [metrics = metrics_](std::string_view id, const mapping::resolved_field& field, std::string_view text) {
@@ -114,10 +139,9 @@ void report_walk(const sync_walk& walk, bool completed, observe::metrics* metric
 void customer_api::get_customer(std::string id, responder respond) {
   auto m = current();
   pool_.submit(
-      [m, id, respond, warn = warner()](db::lease& lease) {
-        prepare(lease, *m);
-        pqxx::nontransaction tx(lease.connection);
-        const auto rows = tx.exec_prepared(statement_name("by_id", m->generation), id);
+      [m, id, respond, mode = mode_, warn = warner()](db::lease& lease) {
+        statement_runner run(lease, *m, mode);
+        const auto rows = run("by_id", id);
         if (rows.empty()) return respond(error_reply(404, "No customer found for id " + id));
         json::record_writer w;
         write_record(w, *m->catalog, rows[0], warn);
@@ -139,34 +163,28 @@ void customer_api::list_customers(list_request request, responder respond) {
 
   pool_.submit(
       [&cursors = cursors_, metrics = metrics_, m, request, since, client, resume_key, resume,
-       respond, warn = warner()](db::lease& lease) {
-        prepare(lease, *m);
-        pqxx::nontransaction tx(lease.connection);
-        const auto g = m->generation;
+       respond, mode = mode_, warn = warner()](db::lease& lease) {
+        statement_runner run(lease, *m, mode);
         sync_cursor next;
         pqxx::result rows;
         int64_t count = 0;
         if (resume) {
           next = *resume;
-          rows = tx.exec_prepared(statement_name("list_after", g), since, resume->last_updated_at,
-                                  resume->last_id, request.limit);
+          rows = run("list_after", since, resume->last_updated_at, resume->last_id, request.limit);
           // Rows stamped after the walk began are still ahead of it, at the end.
           const int64_t changed = next.baseline_max_updated_at
-                                      ? tx.exec_prepared(statement_name("count_changed", g),
-                                                         *next.baseline_max_updated_at)[0][0]
-                                            .as<int64_t>()
+                                      ? run("count_changed", *next.baseline_max_updated_at)[0][0].as<int64_t>()
                                       : 0;
           count = next.baseline_count + changed;
         } else {
-          const auto totals = tx.exec_prepared(statement_name("count_since", g), since);
+          const auto totals = run("count_since", since);
           next.baseline_count = totals[0][0].as<int64_t>();
           if (!totals[0][1].is_null()) next.baseline_max_updated_at = totals[0][1].c_str();
           count = next.baseline_count;
           next.walk.client = request.client;
           next.walk.since = since;
           if (request.start > 0) next.walk.offset_pages = 1;
-          rows = tx.exec_prepared(statement_name("list_since", g), since, request.limit,
-                                  static_cast<long long>(request.start));
+          rows = run("list_since", since, request.limit, static_cast<long long>(request.start));
         }
 
         json::record_writer w;
@@ -201,6 +219,7 @@ void customer_api::list_customers(list_request request, responder respond) {
           next.last_updated_at = last[keyset].c_str();
           next.last_id = last[keyset + 1].c_str();
           cursors.store(sync_cursors::key(client, since, end), std::move(next));
+
         }
         respond(json_reply(w.take(), rows.size()));
       },

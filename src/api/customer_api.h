@@ -3,6 +3,8 @@
 // connection, the records written as JSON out.
 //
 // Thread-safe: handlers may be called from any HTTP thread at once.
+#include <pqxx/pqxx>
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -27,13 +29,49 @@ struct compiled_mapping {
 
   static std::shared_ptr<const compiled_mapping> compile(mapping::catalog catalog,
                                                         std::chrono::seconds sync_overlap);
+  // The SQL of a statement by its base name ("by_id", "list_since", ...).
+  const std::string& sql(std::string_view name) const;
+};
+
+// Sets a connection up for this mapping version the first time it serves it:
+// the session's TimeZone (offsets in responses) and the prepared statements,
+// named statement_name(base, generation).
+void prepare(db::lease& lease, const compiled_mapping& m);
+std::string statement_name(const char* base, uint64_t generation);
+
+// How statements reach the database: named prepared statements on sessions
+// of our own, or (behind pgbouncer in transaction mode, which keeps no
+// session state) the SQL with its parameters in a transaction that sets the
+// zone and timeout itself.
+struct statement_mode {
+  bool prepared = true;
+  std::chrono::milliseconds statement_timeout{10000};
+};
+
+// Runs a mapping's statements on a leased connection, one job's worth.
+class statement_runner {
+ public:
+  statement_runner(db::lease& lease, const compiled_mapping& m, statement_mode mode);
+  ~statement_runner();
+
+  template <typename... Args>
+  pqxx::result operator()(const char* name, Args&&... args) {
+    if (mode_.prepared)
+      return tx_->exec_prepared(statement_name(name, mapping_.generation), std::forward<Args>(args)...);
+    return tx_->exec_params(mapping_.sql(name), std::forward<Args>(args)...);
+  }
+
+ private:
+  const compiled_mapping& mapping_;
+  statement_mode mode_;
+  std::unique_ptr<pqxx::transaction_base> tx_;
 };
 
 class customer_api {
  public:
-  // `metrics` may be null (the check command).
+  // `metrics` may be null (the tools).
   customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool,
-               sync_cursors& cursors, observe::metrics* metrics);
+               sync_cursors& cursors, observe::metrics* metrics, statement_mode mode = {});
 
   // REQUIRES: `id` passed check_customer_id.
   void get_customer(std::string id, responder respond);
@@ -50,16 +88,12 @@ class customer_api {
   db::pool& pool_;
   sync_cursors& cursors_;
   observe::metrics* metrics_;
+  statement_mode mode_;
 };
 
 // Logs the summary of a walk that ended, and counts it.
 void report_walk(const sync_walk& walk, bool completed, observe::metrics* metrics);
 
-// Sets a connection up for this mapping version the first time it serves it:
-// the session's TimeZone (offsets in responses) and the prepared statements,
-// named statement_name(base, generation).
-void prepare(db::lease& lease, const compiled_mapping& m);
-std::string statement_name(const char* base, uint64_t generation);
 
 // The reply for a request the database could not serve.
 reply failure_reply(db::failure f);

@@ -40,9 +40,30 @@ std::string connection_string(const config::settings& settings) {
   }
 }
 
-std::unique_ptr<pqxx::connection_base> connect(const config::settings& settings, const std::string& conninfo) {
+db::pool_options pool_options_for(const config::settings& s, const std::string& conninfo,
+                                  observe::metrics* metrics) {
+  db::pool_options options;
+  options.conninfo = conninfo;
+  for (const auto& url : s.replica_urls) {
+    try {
+      options.replicas.push_back(db::build_conninfo(url, {s.connect_timeout}));
+    } catch (const db::conninfo_error& e) {
+      throw startup_error(std::string("a replica URL: ") + e.what());
+    }
+  }
+  options.session_state = !s.pgbouncer;
+  options.size = s.db_pool_size;
+  options.wait = s.pool_wait;
+  options.statement_timeout = s.statement_timeout;
+  if (metrics) options.job_done = [metrics](std::chrono::duration<double> took) { metrics->query_done(took); };
+  return options;
+}
+
+api::statement_mode statement_mode_for(const config::settings& s) { return {!s.pgbouncer, s.statement_timeout}; }
+
+std::unique_ptr<pqxx::connection> connect(const config::settings& settings, const std::string& conninfo) {
   try {
-    return db::open_session({conninfo, 1, settings.pool_wait, settings.statement_timeout, {}});
+    return db::open_session(pool_options_for(settings, conninfo));
   } catch (const std::exception& e) {
     // libpq's reason names host, port, user and what failed, never the password.
     std::string reason = e.what();

@@ -9,10 +9,8 @@
 #include "api/customer_api.h"
 #include "auth/authenticator.h"
 #include "config/settings.h"
-
-namespace pqxx {
-class connection_base;
-}
+#include "db/pool.h"
+#include "observe/metrics.h"
 
 namespace storygate::app {
 
@@ -28,8 +26,16 @@ auth::authenticator load_credentials(const config::settings& settings);
 // The libpq connection string for --database-url with storygate's defaults.
 std::string connection_string(const config::settings& settings);
 
+// The pool's settings: the primary `conninfo`, the replicas, the limits.
+// `metrics` (may be null) is told each job's duration.
+db::pool_options pool_options_for(const config::settings& settings, const std::string& conninfo,
+                                  observe::metrics* metrics = nullptr);
+
+// How the API's statements reach the database under these settings.
+api::statement_mode statement_mode_for(const config::settings& settings);
+
 // A session set up as the pool's are; throws startup_error saying why not.
-std::unique_ptr<pqxx::connection_base> connect(const config::settings& settings, const std::string& conninfo);
+std::unique_ptr<pqxx::connection> connect(const config::settings& settings, const std::string& conninfo);
 
 // Loads the mapping file and resolves it against the database.
 std::shared_ptr<const api::compiled_mapping> load_mapping(const config::settings& settings,

@@ -22,12 +22,15 @@ constexpr int exit_failure = 1;
 constexpr int sample_rows = 1000;
 
 db::pool_options options_for(const config::settings& s, const std::string& conninfo) {
-  return {conninfo, 1, s.pool_wait, s.statement_timeout, {}};
+  auto options = pool_options_for(s, conninfo);
+  options.size = 1;
+  options.replicas.clear();  // the tools look at the primary
+  return options;
 }
 
 // A session set up as a pooled one, with this mapping's statements prepared.
 struct prepared_session {
-  std::unique_ptr<pqxx::connection_base> connection;
+  std::unique_ptr<pqxx::connection> connection;
   uint64_t generation = 0;
 
   prepared_session(const config::settings& s, const std::string& conninfo, const api::compiled_mapping& m)
@@ -47,7 +50,7 @@ api::reply ask(const config::settings& s, const std::string& conninfo,
                const std::function<void(api::customer_api&, api::responder)>& request) {
   api::sync_cursors cursors(0, std::chrono::seconds(1));
   db::pool pool(options_for(s, conninfo));
-  api::customer_api customers(std::move(mapping), pool, cursors, nullptr);
+  api::customer_api customers(std::move(mapping), pool, cursors, nullptr, statement_mode_for(s));
   std::promise<api::reply> answered;
   request(customers, [&answered](api::reply r) { answered.set_value(std::move(r)); });
   return answered.get_future().get();

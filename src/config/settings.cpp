@@ -62,6 +62,8 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
     ("limit", po::value<std::string>(), "preview: records to show")
     ("table", po::value<std::string>(), "init: the table (or view) holding one row per customer")
     ("database-url", po::value<std::string>(), "libpq URL or key=value string (default: PG* variables)")
+    ("replica-url", po::value<std::vector<std::string>>(), "a streaming replica to read from as well (repeatable)")
+    ("pgbouncer", po::bool_switch(), "the database URL is a pgbouncer in transaction mode")
     ("listen", po::value<std::string>()->default_value(defaults.listen_address), "address to listen on")
     ("tls-cert", po::value<std::string>(), "PEM certificate chain: serve HTTPS (with --tls-key)")
     ("tls-key", po::value<std::string>(), "PEM private key for --tls-cert (not readable by every user)")
@@ -114,7 +116,7 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
                                       std::string name = variable.substr(prefix.size());
                                       for (auto& c : name)
                                         c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
-                                      if (name == "help" || name == "version") return "";
+                                      if (name == "help" || name == "version" || name == "replica-url") return "";
                                       return options.find_nothrow(name, false) ? name : "";
                                     }),
               vm);
@@ -147,6 +149,12 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
                                                         vm[name].as<std::string>());
   }
   if (vm.count("database-url")) s.database_url = vm["database-url"].as<std::string>();
+  if (vm.count("replica-url")) s.replica_urls = vm["replica-url"].as<std::vector<std::string>>();
+  if (const char* replicas = std::getenv("STORYGATE_REPLICA_URLS")) {
+    std::istringstream words(replicas);
+    for (std::string url; words >> url;) s.replica_urls.push_back(url);
+  }
+  s.pgbouncer = vm["pgbouncer"].as<bool>();
 
   s.listen_address = vm["listen"].as<std::string>();
   if (vm.count("tls-cert")) s.tls_certificate = vm["tls-cert"].as<std::string>();

@@ -23,6 +23,12 @@ struct settings {
   // variables. Prefer STORYGATE_DATABASE_URL: the command line is visible to
   // every local user.
   std::string database_url;
+  // Streaming replicas to read from as well (--replica-url, repeatable, or
+  // STORYGATE_REPLICA_URLS separated by white space).
+  std::vector<std::string> replica_urls;
+  // The URL points at pgbouncer in transaction mode: no session settings and
+  // no named prepared statements.
+  bool pgbouncer = false;
 
   // HTTP
   std::string listen_address = "127.0.0.1";

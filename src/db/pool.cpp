@@ -2,8 +2,11 @@
 
 #include <pqxx/pqxx>
 
+#include <sys/socket.h>
+
 #include <atomic>
 
+#include "db/conninfo.h"
 #include "log/logger.h"
 
 namespace storygate::db {
@@ -22,16 +25,13 @@ bool means_connection_lost(const std::string& sqlstate) {
   return sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("57P", 0) == 0;
 }
 
-// Logged once per change, not once per request, so an outage does not flood the log.
-std::atomic<bool> database_reachable{true};
+// How often the watchdog looks for jobs stuck on a connection that stopped
+// moving, and how long past the statement timeout it lets them run.
+constexpr std::chrono::milliseconds watchdog_interval{100};
+constexpr std::chrono::milliseconds stuck_grace{1000};
 
-void note_reachable(bool reachable, std::string_view detail = {}) {
-  if (database_reachable.exchange(reachable) == reachable) return;
-  if (reachable)
-    log::info("database reachable again");
-  else
-    log::warn("database unreachable", {{"detail", detail}});
-}
+// A worker that fell back to another server tries its own again this often.
+constexpr std::chrono::seconds rebalance_interval{10};
 
 // libpq's messages end in newlines and may span lines.
 std::string one_line(std::string text) {
@@ -53,27 +53,82 @@ std::string_view describe(failure f) {
   return "internal";
 }
 
-std::unique_ptr<pqxx::connection_base> open_session(const pool_options& options) {
-  auto connection = std::make_unique<pqxx::connection>(options.conninfo);
+std::unique_ptr<pqxx::connection> open_session(const pool_options& options, const std::string& conninfo) {
+  auto connection = std::make_unique<pqxx::connection>(conninfo);
+  if (!options.session_state) return connection;  // pgbouncer: set per transaction instead
   // Read-only whatever the role may do; runaway queries are cancelled by
   // the server itself.
   pqxx::nontransaction setup(*connection);
-  setup.exec("SET default_transaction_read_only = on");
-  setup.exec("SET statement_timeout = " + std::to_string(options.statement_timeout.count()));
+  setup.exec("SET default_transaction_read_only = on; SET statement_timeout = " +
+             std::to_string(options.statement_timeout.count()));
   setup.commit();
   return connection;
 }
 
-struct pool::worker_slot {
-  std::unique_ptr<pqxx::connection_base> connection;
-  uint64_t prepared_generation = 0;
+std::unique_ptr<pqxx::connection> open_session(const pool_options& options) {
+  return open_session(options, options.conninfo);
+}
+
+// One database server, shared by the workers; a failed one is left out until
+// its retry time, with capped backoff.
+struct pool::target {
+  std::string conninfo;
+  std::string name;  // host:port/db as user, for logs
+  std::mutex mutex;
   clock::time_point retry_at{};
   std::chrono::milliseconds backoff = first_backoff;
+  bool reachable = true;  // logged once per change, not once per request
+
+  bool available(clock::time_point now) {
+    std::lock_guard lock(mutex);
+    return now >= retry_at;
+  }
+  void succeeded() {
+    std::lock_guard lock(mutex);
+    backoff = first_backoff;
+    retry_at = {};
+    if (!reachable) log::info("database reachable again", {{"database", name}});
+    reachable = true;
+  }
+  void failed(std::string_view detail) {
+    std::lock_guard lock(mutex);
+    retry_at = clock::now() + backoff;
+    backoff = std::min(backoff * 2, max_backoff);
+    if (reachable) log::warn("database unreachable", {{"database", name}, {"detail", detail}});
+    reachable = false;
+  }
+};
+
+struct pool::worker_slot {
+  // What the watchdog may look at from its thread, under `guard`: whether a
+  // job is running, since when, and on which socket.
+  std::mutex guard;
+  bool running = false;
+  bool cut_off = false;  // the watchdog shut the socket down under this job
+  clock::time_point job_started{};
+  int socket = -1;
+
+  std::size_t preferred = 0;  // the target this worker serves from when it can
+  std::unique_ptr<pqxx::connection> connection;
+  std::size_t target = 0;     // the one it is connected to
+  clock::time_point connected_at{};
+  std::atomic<bool> connected{false};  // read by snapshot() from other threads
+  uint64_t prepared_generation = 0;
   bool reused = false;  // has served a job since it was opened
 };
 
 pool::pool(pool_options options) : options_(std::move(options)) {
-  for (unsigned i = 0; i < options_.size; ++i) slots_.push_back(std::make_unique<worker_slot>());
+  targets_.push_back(std::make_unique<target>());
+  targets_.back()->conninfo = options_.conninfo;
+  for (const auto& replica : options_.replicas) {
+    targets_.push_back(std::make_unique<target>());
+    targets_.back()->conninfo = replica;
+  }
+  for (auto& t : targets_) t->name = describe_target(t->conninfo);
+  for (unsigned i = 0; i < options_.size; ++i) {
+    slots_.push_back(std::make_unique<worker_slot>());
+    slots_.back()->preferred = i % targets_.size();
+  }
   for (auto& slot : slots_) threads_.emplace_back([this, s = slot.get()] { work_loop(*s); });
   threads_.emplace_back([this] { expire_loop(); });
 }
@@ -104,7 +159,10 @@ void pool::drain() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
-  for (auto& slot : slots_) slot->connection.reset();
+  for (auto& slot : slots_) {
+    slot->connection.reset();
+    slot->connected = false;
+  }
 }
 
 pool::stats pool::snapshot() const {
@@ -113,7 +171,7 @@ pool::stats pool::snapshot() const {
   s.size = options_.size;
   s.busy = busy_;
   s.waiting = static_cast<unsigned>(queue_.size());
-  for (const auto& slot : slots_) s.connected += slot->connection != nullptr;
+  for (const auto& slot : slots_) s.connected += slot->connected.load();
   return s;
 }
 
@@ -140,16 +198,11 @@ void pool::work_loop(worker_slot& slot) {
 void pool::expire_loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    if (stopping_) return;
-    if (queue_.empty()) {
-      queue_changed_.wait(lock);
-      continue;
-    }
-    const auto deadline = queue_.front().queued_at + options_.wait;
-    if (clock::now() < deadline) {
-      queue_changed_.wait_until(lock, deadline);
-      continue;
-    }
+    // Awake at least this often: the watchdog has no event to wait for.
+    auto wake = clock::now() + watchdog_interval;
+    if (!queue_.empty()) wake = std::min(wake, queue_.front().queued_at + options_.wait);
+    queue_changed_.wait_until(lock, wake);
+    if (stopping_ && queue_.empty() && busy_ == 0) return;
     std::vector<pending> expired;
     while (!queue_.empty() && queue_.front().queued_at + options_.wait <= clock::now()) {
       expired.push_back(std::move(queue_.front()));
@@ -157,58 +210,132 @@ void pool::expire_loop() {
     }
     lock.unlock();
     for (auto& p : expired) p.failed(failure::busy);
+    cut_off_stuck_jobs();
     lock.lock();
   }
 }
 
-bool pool::ensure_connected(worker_slot& slot) {
-  if (slot.connection && slot.connection->is_open()) return true;
-  slot.connection.reset();
-  if (clock::now() < slot.retry_at) return false;
+// PostgreSQL enforces statement_timeout itself, but its answer cannot come
+// back through a connection that has stopped moving (a frozen proxy or
+// pgbouncer, a stopped backend), and libpq waits on the socket with no limit.
+// A job past the timeout and a grace period gets its socket shut down, which
+// ends libpq's wait with an error the worker turns into a 504.
+void pool::cut_off_stuck_jobs() {
+  const auto limit = options_.statement_timeout + stuck_grace;
+  const auto now = clock::now();
+  for (auto& slot : slots_) {
+    std::lock_guard lock(slot->guard);
+    if (!slot->running || slot->cut_off || now - slot->job_started < limit || slot->socket < 0) continue;
+    slot->cut_off = true;
+    ::shutdown(slot->socket, SHUT_RDWR);
+    log::warn("database stopped answering; connection cut", {{"after_ms", static_cast<int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - slot->job_started).count())}});
+  }
+}
+
+bool pool::connect(worker_slot& slot, std::size_t index) {
+  auto& t = *targets_[index];
   try {
-    slot.connection = open_session(options_);
+    slot.connection = open_session(options_, t.conninfo);
+    slot.target = index;
+    slot.connected_at = clock::now();
+    slot.connected = true;
     slot.prepared_generation = 0;
-    slot.backoff = first_backoff;
     slot.reused = false;
-    note_reachable(true);
+    t.succeeded();
     return true;
   } catch (const std::exception& e) {
-    slot.retry_at = clock::now() + slot.backoff;
-    slot.backoff = std::min(slot.backoff * 2, max_backoff);
-    note_reachable(false, one_line(e.what()));
+    t.failed(one_line(e.what()));
     return false;
   }
+}
+
+// Keeps an open connection, unless it is on a fallback server while the
+// worker's own is available again; otherwise connects to the worker's own
+// server or, failing that, any other available one.
+bool pool::ensure_connected(worker_slot& slot) {
+  const auto now = clock::now();
+  if (slot.connection && slot.connection->is_open()) {
+    const bool on_fallback = slot.target != slot.preferred;
+    if (!on_fallback || now - slot.connected_at < rebalance_interval || !targets_[slot.preferred]->available(now))
+      return true;
+  }
+  slot.connection.reset();
+  slot.connected = false;
+  for (std::size_t k = 0; k < targets_.size(); ++k) {
+    const std::size_t index = (slot.preferred + k) % targets_.size();
+    if (targets_[index]->available(now) && connect(slot, index)) return true;
+  }
+  return false;
 }
 
 void pool::run(pending& p, worker_slot& slot) {
   for (int attempt = 0;; ++attempt) {
     if (!ensure_connected(slot)) return p.failed(failure::unavailable);
     const bool was_reused = slot.reused;
+    const auto started = clock::now();
+    {
+      std::lock_guard lock(slot.guard);
+      slot.running = true;
+      slot.cut_off = false;
+      slot.job_started = started;
+      slot.socket = slot.connection->sock();
+    }
+    // Whatever happens below, the watchdog lets go of the socket first.
+    struct job_end {
+      worker_slot& slot;
+      bool cut_off() {
+        std::lock_guard lock(slot.guard);
+        slot.running = false;
+        return slot.cut_off;
+      }
+    } end{slot};
     try {
       lease leased{*slot.connection, slot.prepared_generation};
-      const auto started = clock::now();
       p.work(leased);
+      if (end.cut_off()) {  // finished just as it was cut: the socket is gone
+        slot.connection.reset();
+        slot.connected = false;
+      }
       if (options_.job_done) options_.job_done(clock::now() - started);
       slot.reused = true;
       return;
     } catch (const pqxx::broken_connection& e) {
+      const bool stuck = end.cut_off();
       slot.connection.reset();
+      slot.connected = false;
+      // The database stopped answering and the watchdog cut the connection:
+      // the query is as good as timed out, and another try would hang too.
+      if (stuck) return p.failed(failure::timed_out);
       // A connection that sat idle may have been killed behind our back
-      // (pg_terminate_backend, a firewall): one retry on a fresh one. The
-      // jobs only read, so running one twice is harmless.
+      // (pg_terminate_backend, a firewall): one retry on a fresh one, on
+      // another server if this one is gone. The jobs only read, so running
+      // one twice is harmless.
       if (attempt == 0 && was_reused) continue;
-      note_reachable(false, one_line(e.what()));
+      targets_[slot.target]->failed(one_line(e.what()));
+      if (attempt == 0 && targets_.size() > 1) continue;
       return p.failed(failure::unavailable);
     } catch (const pqxx::sql_error& e) {
+      if (end.cut_off()) {
+        slot.connection.reset();
+        slot.connected = false;
+        return p.failed(failure::timed_out);
+      }
       if (e.sqlstate() == query_canceled) return p.failed(failure::timed_out);
       if (means_connection_lost(e.sqlstate())) {
         slot.connection.reset();
-        if (attempt == 0 && was_reused) continue;
+        slot.connected = false;
+        if (attempt == 0 && (was_reused || targets_.size() > 1)) continue;
         return p.failed(failure::unavailable);
       }
       log::error("query failed", {{"sqlstate", e.sqlstate()}, {"detail", one_line(e.what())}});
       return p.failed(failure::internal);
     } catch (const std::exception& e) {
+      if (end.cut_off()) {
+        slot.connection.reset();
+        slot.connected = false;
+        return p.failed(failure::timed_out);
+      }
       log::error("database job failed", {{"detail", one_line(e.what())}});
       return p.failed(failure::internal);
     }

@@ -20,9 +20,7 @@
 #include <thread>
 #include <vector>
 
-namespace pqxx {
-class connection_base;
-}
+#include <pqxx/connection>
 
 namespace storygate::db {
 
@@ -43,7 +41,13 @@ struct lease {
 };
 
 struct pool_options {
-  std::string conninfo;
+  std::string conninfo;  // the primary: where mappings are checked
+  // Further servers to read from (streaming replicas): the workers are spread
+  // over all of them, and one that fails is left out and retried later.
+  std::vector<std::string> replicas;
+  // false behind a transaction-pooling pgbouncer: no session settings, no
+  // named prepared statements (the job layer sets what it needs per transaction).
+  bool session_state = true;
   unsigned size = 4;
   std::chrono::milliseconds wait{2000};
   std::chrono::milliseconds statement_timeout{10000};
@@ -51,9 +55,11 @@ struct pool_options {
   std::function<void(std::chrono::duration<double>)> job_done;
 };
 
-// Opens a session the way every pooled one is opened: read-only, with the
-// statement timeout. Throws what libpqxx throws when it cannot.
-std::unique_ptr<pqxx::connection_base> open_session(const pool_options& options);
+// Opens a session to `conninfo` the way every pooled one is opened: read-only,
+// with the statement timeout (unless options.session_state is off). Throws
+// what libpqxx throws when it cannot.
+std::unique_ptr<pqxx::connection> open_session(const pool_options& options, const std::string& conninfo);
+std::unique_ptr<pqxx::connection> open_session(const pool_options& options);
 
 class pool {
  public:
@@ -90,11 +96,14 @@ class pool {
     std::chrono::steady_clock::time_point queued_at;
   };
   struct worker_slot;
+  struct target;
 
   void work_loop(worker_slot& slot);
   void expire_loop();
+  void cut_off_stuck_jobs();
   void run(pending& p, worker_slot& slot);
   bool ensure_connected(worker_slot& slot);
+  bool connect(worker_slot& slot, std::size_t target_index);
 
   const pool_options options_;
   mutable std::mutex mutex_;
@@ -103,6 +112,7 @@ class pool {
   std::deque<pending> queue_;
   bool stopping_ = false;
   unsigned busy_ = 0;
+  std::vector<std::unique_ptr<target>> targets_;
   std::vector<std::unique_ptr<worker_slot>> slots_;
   std::vector<std::thread> threads_;
 };
