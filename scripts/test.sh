@@ -5,6 +5,7 @@
 #   scripts/test.sh -L unit    # extra arguments go to ctest
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 
 scripts/install-deps.sh
 
@@ -15,10 +16,17 @@ cmake --build "$build_dir" -j"$(nproc)"
 # The cluster lives under /tmp: the postgres user must reach its folder.
 cluster_dir=$(mktemp -d /tmp/storygate-test-pg.XXXXXX)
 chmod 755 "$cluster_dir"
-port=${STORYGATE_TEST_PG_PORT:-25434}
-cleanup() { scripts/pg-cluster.sh destroy "$cluster_dir" >/dev/null 2>&1 || true; }
+cleanup() { "$repo/scripts/pg-cluster.sh" destroy "$cluster_dir" >/dev/null 2>&1 || true; }
 trap cleanup EXIT INT TERM
-url=$(scripts/pg-cluster.sh start "$cluster_dir" "$port" | tail -n 1)
+# A fixed port below Linux's range for outgoing connections; the next ones
+# when another cluster holds it.
+first_port=${STORYGATE_TEST_PG_PORT:-25434}
+url=""
+for port in $(seq "$first_port" $((first_port + 20))); do
+  if url=$(scripts/pg-cluster.sh start "$cluster_dir" "$port" | tail -n 1); then break; fi
+  url=""
+done
+[ -n "$url" ] || { echo "test.sh: could not start PostgreSQL on ports $first_port-$((first_port + 20))" >&2; exit 1; }
 export STORYGATE_TEST_DATABASE_URL="$url"
 
 cd "$build_dir"
