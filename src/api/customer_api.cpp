@@ -64,6 +64,50 @@ statement_runner::~statement_runner() = default;
 
 namespace {
 
+// {"count": N, "start": "S", "limit": "L", "records": [...]}. start and limit
+// are strings in DailyStory's example, and echoed as such.
+std::string page_json(const mapping::catalog& catalog, const list_request& request, int64_t count,
+                      const pqxx::result& rows, const conversion_warning& warn) {
+  json::record_writer w;
+  w.begin_object();
+  w.key("count");
+  w.integer(count);
+  w.key("start");
+  w.string(std::to_string(request.start));
+  w.key("limit");
+  w.string(std::to_string(request.limit));
+  w.key("records");
+  w.begin_array();
+  for (const auto& row : rows) write_record(w, catalog, row, warn);
+  w.end_array();
+  w.end_object();
+  return w.take();
+}
+
+// Books the page into its walk: the cursor it was resumed from is spent; the
+// walk either ends here (logged and counted) or is stored under the start
+// its next page will ask for, with the key of the last row served.
+void advance_walk(sync_cursors& cursors, observe::metrics* metrics, const mapping::catalog& catalog,
+                  const list_request& request, const std::string& client, const std::string& since,
+                  sync_cursor next, int64_t count, const pqxx::result& rows, const std::string* resumed_from) {
+  const uint64_t end = request.start + rows.size();
+  const auto baseline = static_cast<uint64_t>(next.baseline_count);
+  const auto past = [baseline](uint64_t position) { return position > baseline ? position - baseline : 0; };
+  next.walk.pages += 1;
+  next.walk.records += rows.size();
+  next.walk.past_baseline += past(end) - past(request.start);
+  if (resumed_from) cursors.erase(*resumed_from);
+  if (rows.size() < request.limit || end >= static_cast<uint64_t>(count)) {
+    report_walk(next.walk, true, metrics);
+    return;
+  }
+  const auto& last = rows[rows.size() - 1];
+  const auto keyset = static_cast<pqxx::row::size_type>(catalog.sql_columns);
+  next.last_updated_at = last[keyset].c_str();
+  next.last_id = last[keyset + 1].c_str();
+  cursors.store(sync_cursors::key(client, since, end), std::move(next));
+}
+
 reply json_reply(std::string body, std::size_t records) {
   reply r;
   r.body = std::move(body);
@@ -187,41 +231,10 @@ void customer_api::list_customers(list_request request, responder respond) {
           rows = run("list_since", since, request.limit, static_cast<long long>(request.start));
         }
 
-        json::record_writer w;
-        w.begin_object();
-        w.key("count");
-        w.integer(count);
-        // start and limit are strings in DailyStory's example, and echoed as such.
-        w.key("start");
-        w.string(std::to_string(request.start));
-        w.key("limit");
-        w.string(std::to_string(request.limit));
-        w.key("records");
-        w.begin_array();
-        for (const auto& row : rows) write_record(w, *m->catalog, row, warn);
-        w.end_array();
-        w.end_object();
-
-        const uint64_t end = request.start + rows.size();
-        const auto past = [&](uint64_t position) {
-          return position > static_cast<uint64_t>(next.baseline_count)
-                     ? position - static_cast<uint64_t>(next.baseline_count) : 0;
-        };
-        next.walk.pages += 1;
-        next.walk.records += rows.size();
-        next.walk.past_baseline += past(end) - past(request.start);
-        if (resume) cursors.erase(resume_key);
-        if (rows.size() < request.limit || end >= static_cast<uint64_t>(count)) {
-          report_walk(next.walk, true, metrics);
-        } else {
-          const auto& last = rows[rows.size() - 1];
-          const auto keyset = static_cast<pqxx::row::size_type>(m->catalog->sql_columns);
-          next.last_updated_at = last[keyset].c_str();
-          next.last_id = last[keyset + 1].c_str();
-          cursors.store(sync_cursors::key(client, since, end), std::move(next));
-
-        }
-        respond(json_reply(w.take(), rows.size()));
+        std::string body = page_json(*m->catalog, request, count, rows, warn);
+        advance_walk(cursors, metrics, *m->catalog, request, client, since, std::move(next), count, rows,
+                     resume ? &resume_key : nullptr);
+        respond(json_reply(std::move(body), rows.size()));
       },
       [respond](db::failure f) { respond(failure_reply(f)); });
 }

@@ -194,6 +194,15 @@ std::string write_temp_file(const std::string& name, const std::string& text, in
   return path;
 }
 
+bool eventually(const std::function<bool()>& condition, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
 std::string gunzip(const std::string& data) {
   z_stream stream{};
   inflateInit2(&stream, 15 + 16);

@@ -4,6 +4,7 @@
 // storygate binary as a child process, and a small HTTP/1.1 client over real
 // sockets.
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,6 +42,9 @@ class scratch_database {
 
 // Writes `text` to a fresh file under the test's temporary folder.
 std::string write_temp_file(const std::string& name, const std::string& text, int mode = 0600);
+
+// Polls `condition` until it holds or `limit` passes; its last answer.
+bool eventually(const std::function<bool()>& condition, std::chrono::seconds limit = std::chrono::seconds(10));
 
 // A gzip body decompressed ("<inflate failed>" when it is not gzip).
 std::string gunzip(const std::string& data);
