@@ -20,9 +20,16 @@ packages=(
     libssl-dev                             # TLS
     zlib1g-dev                             # gzip
     postgresql-15 postgresql-client-15     # real server for tests and the demo
+    pgbouncer                              # tests of --pgbouncer
     tzdata                                 # time zones (America/Chicago ...)
     curl ca-certificates                   # demo and integration checks
 )
+
+# tests/openapi: the OpenAPI validator runs on Node.js 18 or newer (Debian 12 has 18), installed
+# with npm. A Node.js already there with its own npm is kept: Debian's npm conflicts with it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

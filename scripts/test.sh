@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 scripts/install-deps.sh
+# The OpenAPI validator that tests/integration/openapi_test.cpp runs (Node.js):
+# exactly the versions in tests/openapi/package-lock.json.
+(cd tests/openapi && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
 
 build_dir=${STORYGATE_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=${STORYGATE_BUILD_TYPE:-RelWithDebInfo} >/dev/null

@@ -5,6 +5,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <sys/resource.h>
+
 #include <future>
 #include <iostream>
 #include <thread>
@@ -51,7 +53,18 @@ void shut_down_gracefully(net::io_context& io, http::listener& listener,
   (*poll)();
 }
 
+// Each client connection and database session is a descriptor: take what the
+// hard limit allows rather than the common soft default of 1024.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int serve(const config::settings& settings) {
+  raise_descriptor_limit();
   const auto credentials = app::load_credentials(settings);
   const auto conninfo = app::connection_string(settings);
   auto mapping = app::load_mapping(settings, conninfo);

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include <random>
+
 #include "api/records.h"
 #include "json/record_writer.h"
 #include "log/logger.h"
@@ -9,7 +11,9 @@
 namespace storygate::api {
 namespace {
 
-std::atomic<uint64_t> next_generation{1};
+// Statement names carry the generation. It starts at random, so two
+// processes sharing server connections (through pgbouncer) do not collide.
+std::atomic<uint64_t> next_generation{std::random_device{}() | 1u};
 
 constexpr const char* statement_names[] = {"by_id", "count_since", "list_since", "list_after",
                                            "count_changed"};

@@ -14,22 +14,21 @@ void put(record_writer& w, std::string_view key, std::string_view value) {
   w.string(value);
 }
 
-// The JSON Schema of one field's values; every field may be null.
+// The schema of one field's values. OpenAPI 3.0 has one type per schema and
+// says "may be null" with `nullable`; a json field may hold any JSON, so it
+// has no type at all.
 void field_schema(record_writer& w, const mapping::resolved_field& f) {
   w.begin_object();
-  w.key("type");
-  w.begin_array();
   switch (f.output) {
-    case field_type::integer: w.string("integer"); break;
-    case field_type::number: w.string("number"); break;
-    case field_type::boolean: w.string("boolean"); break;
-    case field_type::array: w.string("array"); break;
-    case field_type::json: w.string("object"); w.string("array"); w.string("string");
-      w.string("number"); w.string("boolean"); break;
-    default: w.string("string"); break;
+    case field_type::integer: put(w, "type", "integer"); break;
+    case field_type::number: put(w, "type", "number"); break;
+    case field_type::boolean: put(w, "type", "boolean"); break;
+    case field_type::array: put(w, "type", "array"); break;
+    case field_type::json: break;
+    default: put(w, "type", "string"); break;
   }
-  w.string("null");
-  w.end_array();
+  w.key("nullable");
+  w.boolean(true);
   if (f.output == field_type::datetime) put(w, "format", "date-time");
   if (f.output == field_type::date) put(w, "format", "date");
   if (f.output == field_type::array) {

@@ -29,18 +29,36 @@ db::pool_options options_for(const config::settings& s, const std::string& conni
 }
 
 // A session set up as a pooled one, with this mapping's statements prepared.
+// Through a transaction-pooling pgbouncer, the whole session is one
+// transaction: pgbouncer keeps it on one server connection, and what it
+// prepared and set is dropped at the end, never left to the next client.
 struct prepared_session {
   std::unique_ptr<pqxx::connection> connection;
   uint64_t generation = 0;
+  bool in_transaction = false;
 
   prepared_session(const config::settings& s, const std::string& conninfo, const api::compiled_mapping& m)
-      : connection(connect(s, conninfo)) {
+      : connection(connect(s, conninfo)), in_transaction(s.pgbouncer) {
+    if (in_transaction) {
+      pqxx::nontransaction begin(*connection);
+      begin.exec("BEGIN READ ONLY");
+    }
     db::lease lease{*connection, generation};
     api::prepare(lease, m);
     // libpqxx prepares lazily; have PostgreSQL parse and plan every
     // statement now, so a mistake shows here and EXPLAIN EXECUTE finds them.
     for (const char* name : {"by_id", "count_since", "list_since", "list_after", "count_changed"})
       connection->prepare_now(api::statement_name(name, m.generation));
+  }
+
+  ~prepared_session() {
+    if (!in_transaction) return;
+    try {
+      pqxx::nontransaction end(*connection);
+      end.exec("DEALLOCATE ALL; ROLLBACK");
+    } catch (const std::exception&) {
+      // The connection is closed next anyway.
+    }
   }
 };
 

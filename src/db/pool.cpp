@@ -236,7 +236,8 @@ void pool::cut_off_stuck_jobs() {
 bool pool::connect(worker_slot& slot, std::size_t index) {
   auto& t = *targets_[index];
   try {
-    slot.connection = open_session(options_, t.conninfo);
+    auto connection = open_session(options_, t.conninfo);
+    slot.connection = std::move(connection);
     slot.target = index;
     slot.connected_at = clock::now();
     slot.connected = true;
@@ -250,15 +251,28 @@ bool pool::connect(worker_slot& slot, std::size_t index) {
   }
 }
 
-// Keeps an open connection, unless it is on a fallback server while the
-// worker's own is available again; otherwise connects to the worker's own
+// Keeps an open connection; one on a fallback server is traded for the
+// worker's own server once that answers again (tried every so often, and
+// kept if the try fails). Without a connection, connects to the worker's own
 // server or, failing that, any other available one.
 bool pool::ensure_connected(worker_slot& slot) {
   const auto now = clock::now();
   if (slot.connection && slot.connection->is_open()) {
-    const bool on_fallback = slot.target != slot.preferred;
-    if (!on_fallback || now - slot.connected_at < rebalance_interval || !targets_[slot.preferred]->available(now))
-      return true;
+    const bool due = slot.target != slot.preferred && now - slot.connected_at >= rebalance_interval &&
+                     targets_[slot.preferred]->available(now);
+    if (due) {
+      auto fallback = std::move(slot.connection);
+      const auto fallback_target = slot.target;
+      const auto fallback_generation = slot.prepared_generation;
+      if (!connect(slot, slot.preferred)) {
+        slot.connection = std::move(fallback);
+        slot.target = fallback_target;
+        slot.prepared_generation = fallback_generation;
+        slot.connected = true;
+        slot.connected_at = now;  // next try after another interval
+      }
+    }
+    return true;
   }
   slot.connection.reset();
   slot.connected = false;

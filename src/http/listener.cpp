@@ -8,9 +8,13 @@ namespace storygate::http {
 
 namespace net = boost::asio;
 
+namespace {
+constexpr std::chrono::milliseconds accept_pause{100};
+}
+
 listener::listener(net::io_context& io, const net::ip::tcp::endpoint& endpoint,
                    session_context& context, net::ssl::context* tls)
-    : io_(io), acceptor_(net::make_strand(io)), context_(context), tls_(tls) {
+    : io_(io), acceptor_(net::make_strand(io)), pause_timer_(acceptor_.get_executor()), context_(context), tls_(tls) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -35,8 +39,14 @@ void listener::do_accept() {
 void listener::on_accept(boost::beast::error_code ec, net::ip::tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
-    // Out of file descriptors and the like: keep accepting, the condition may pass.
-    log::warn("accept failed", {{"detail", ec.message()}});
+    // Out of file descriptors and the like: the pending connection stays
+    // queued, so accepting again at once fails again at once. Pause, log
+    // once per pause, and try again; descriptors free up as sessions end.
+    log::warn("accept failed; pausing accepts", {{"detail", ec.message()},
+                                                {"pause_ms", static_cast<int64_t>(accept_pause.count())}});
+    pause_timer_.expires_after(accept_pause);
+    pause_timer_.async_wait([self = shared_from_this()](boost::beast::error_code) { self->do_accept(); });
+    return;
   } else if (context_.open_sessions.load() >= context_.settings.max_connections) {
     boost::beast::error_code ignored;
     socket.close(ignored);

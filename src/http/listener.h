@@ -3,6 +3,8 @@
 // number of open connections; past it a new connection is closed at once.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <memory>
 
@@ -28,6 +30,7 @@ class listener : public std::enable_shared_from_this<listener> {
 
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer pause_timer_;  // after a failed accept (no descriptors left)
   session_context& context_;
   boost::asio::ssl::context* tls_;
 };

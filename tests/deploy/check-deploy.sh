@@ -573,7 +573,7 @@ install_deps = os.path.join(root, "scripts", "install-deps.sh")
 # install-deps.sh packages the image build does not need: tests, the demo's server,
 # and what the runtime stage installs by its own (runtime) names.
 NOT_FOR_BUILD = {"libgtest-dev", "googletest", "postgresql-15", "postgresql-client-15",
-                 "tzdata", "curl", "ca-certificates", "python3", "python3-yaml", "systemd", "openssl"}
+                 "tzdata", "curl", "ca-certificates", "python3", "python3-yaml", "systemd", "openssl", "pgbouncer"}
 # Libraries of debian:12-slim itself (apt needs them), so no install line names them.
 IN_BASE_IMAGE = {"libc6", "libgcc-s1", "libstdc++6"}
 

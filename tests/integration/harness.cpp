@@ -188,7 +188,9 @@ void scratch_database::run_psql_file(const std::string& path,
 }
 
 std::string write_temp_file(const std::string& name, const std::string& text, int mode) {
-  const std::string path = temp_dir() + "/" + unique_suffix() + "-" + name;
+  std::string flat = name;  // one file, whatever the name looks like
+  std::replace(flat.begin(), flat.end(), '/', '_');
+  const std::string path = temp_dir() + "/" + unique_suffix() + "-" + flat;
   std::ofstream(path, std::ios::binary) << text;
   chmod(path.c_str(), static_cast<mode_t>(mode));
   return path;

@@ -103,13 +103,13 @@ TEST_F(OpsTest, OpenApiDocumentDescribesTheMapping) {
   EXPECT_STREQ(doc["openapi"].GetString(), "3.0.3");
   const auto& props = doc["components"]["schemas"]["Customer"]["properties"];
   EXPECT_STREQ(props["id"]["type"].GetString(), "integer");
-  EXPECT_STREQ(props["total_sales"]["type"][0].GetString(), "number");
+  EXPECT_STREQ(props["total_sales"]["type"].GetString(), "number");
+  EXPECT_TRUE(props["total_sales"]["nullable"].GetBool());
   EXPECT_STREQ(props["date_first_order"]["format"].GetString(), "date-time");
   EXPECT_STREQ(props["birth_date"]["format"].GetString(), "date");
-  EXPECT_STREQ(props["categories"]["type"][0].GetString(), "array");
+  EXPECT_STREQ(props["categories"]["type"].GetString(), "array");
   EXPECT_TRUE(doc["paths"].HasMember("/api/v1/customers"));
-  // Written to disk for the OpenAPI validator run by scripts/test.sh.
-  if (const char* out = std::getenv("STORYGATE_OPENAPI_OUT")) write_file(out, res.body);
+  // A real OpenAPI validator checks documents like this one: openapi_test.cpp.
 }
 
 TEST_F(OpsTest, SighupReloadsTheMapping) {
