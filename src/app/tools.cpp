@@ -100,7 +100,7 @@ std::optional<std::pair<std::string, std::string>> first_key(pqxx::connection_ba
   return std::make_pair(std::string(rows[0][column].c_str()), std::string(rows[0][column + 1].c_str()));
 }
 
-// Whether the plan's main line (below Limit and Result, before any SubPlan
+// Whether the plan's main line (below Limit, Result and Subquery Scan, before any SubPlan
 // of the fields) starts with an index scan rather than a sort of all rows.
 bool walks_an_index(const std::string& plan) {
   std::istringstream lines(plan);
@@ -110,7 +110,7 @@ bool walks_an_index(const std::string& plan) {
     const auto start = arrow == std::string::npos ? line.find_first_not_of(' ') : arrow + 4;
     if (start == std::string::npos || line.find("  (cost=") == std::string::npos) continue;
     const std::string node = line.substr(start);
-    if (node.rfind("Limit", 0) == 0 || node.rfind("Result", 0) == 0) continue;
+    if (node.rfind("Limit", 0) == 0 || node.rfind("Result", 0) == 0 || node.rfind("Subquery Scan", 0) == 0) continue;
     return node.rfind("Index", 0) == 0 || node.rfind("Bitmap", 0) == 0;
   }
   return false;

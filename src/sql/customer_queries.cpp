@@ -83,7 +83,11 @@ customer_queries customer_queries::build(const mapping::catalog& catalog,
   customer_queries q;
   q.by_id = records + from + "\n WHERE " + id + " = $1" + filter;
   q.count_since = "SELECT count(*), max(" + updated + ")::text" + from + since;
-  q.list_since = records + keyset + from + since + order + "\n LIMIT $2 OFFSET $3";
+  // OFFSET still computes the select list of every row it skips: the page's
+  // rows are picked from the bare table first, and only they get their
+  // fields (subqueries over orders and the like) computed.
+  q.list_since = records + keyset + "\n  FROM (SELECT *" + from + since + order + "\n LIMIT $2 OFFSET $3) AS " +
+                 catalog.alias_sql + order;
   q.list_after = records + keyset + from + since + "\n   AND (" + updated + ", " + id + ") > ($2::" +
                  catalog.updated_at.source_type.name + ", $3::" + catalog.id.source_type.name + ")" +
                  order + "\n LIMIT $4";
