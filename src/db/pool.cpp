@@ -140,8 +140,9 @@ void pool::submit(job work, on_failure failed) {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
       queue_.push_back({std::move(work), std::move(failed), clock::now()});
+      // Only a worker is woken: the expiry thread looks at the queue on its
+      // own tick, which saves a thread switch on every request.
       work_ready_.notify_one();
-      queue_changed_.notify_one();
       return;
     }
   }
@@ -186,7 +187,6 @@ void pool::work_loop(worker_slot& slot) {
       queue_.pop_front();
       ++busy_;
     }
-    queue_changed_.notify_one();
     run(next, slot);
     std::lock_guard lock(mutex_);
     --busy_;

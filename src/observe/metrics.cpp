@@ -52,9 +52,23 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
 metrics::~metrics() = default;
 
 void metrics::request_done(std::string_view route, unsigned status, std::chrono::duration<double> took) {
-  const std::string r(route);
-  requests_->Add({{"route", r}, {"status", std::to_string(status)}}).Increment();
-  request_seconds_->Add({{"route", r}}, latency_buckets).Observe(took.count());
+  // prometheus-cpp looks a labelled child up by building its label map:
+  // remembered here, so a request costs one small lookup.
+  prometheus::Counter* counter;
+  prometheus::Histogram* histogram;
+  {
+    std::lock_guard lock(children_mutex_);
+    auto& entry = request_children_[std::string(route) + '/' + std::to_string(status)];
+    if (!entry.first) {
+      const std::string r(route);
+      entry.first = &requests_->Add({{"route", r}, {"status", std::to_string(status)}});
+      entry.second = &request_seconds_->Add({{"route", r}}, latency_buckets);
+    }
+    counter = entry.first;
+    histogram = entry.second;
+  }
+  counter->Increment();
+  histogram->Observe(took.count());
 }
 
 void metrics::query_done(std::chrono::duration<double> took) { query_seconds_->Observe(took.count()); }

@@ -5,6 +5,8 @@
 // Thread-safe; one instance per process.
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 
@@ -49,6 +51,9 @@ class metrics {
   prometheus::Counter* sync_duplicates_;
   prometheus::Counter* auth_failures_;
   prometheus::Family<prometheus::Gauge>* pool_;
+
+  std::mutex children_mutex_;
+  std::unordered_map<std::string, std::pair<prometheus::Counter*, prometheus::Histogram*>> request_children_;
 };
 
 }  // namespace storygate::observe
