@@ -33,24 +33,27 @@ constexpr int exit_usage = 2;
 constexpr int exit_failure = 1;
 
 
-// Waits for requests in flight to finish (or the deadline), then stops the I/O.
-void shut_down_gracefully(net::io_context& io, http::listener& listener,
-                          http::session_context& context, std::chrono::milliseconds timeout) {
+// Stops the I/O once no request is in flight (or at the deadline), looking
+// every 20 ms. The timer is handed along, not captured by itself, so nothing
+// keeps it alive once the I/O stops.
+void stop_when_idle(net::io_context& io, http::session_context& context,
+                    std::shared_ptr<net::steady_timer> timer, std::chrono::steady_clock::time_point deadline) {
+  // Idle keep-alive connections are not waited for: only requests being answered.
+  if (context.requests_in_flight.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    io.stop();
+    return;
+  }
+  timer->expires_after(std::chrono::milliseconds(20));
+  timer->async_wait([&io, &context, timer, deadline](boost::system::error_code) {
+    stop_when_idle(io, context, timer, deadline);
+  });
+}
+
+void shut_down_gracefully(net::io_context& io, http::listener& listener, http::session_context& context,
+                          std::chrono::milliseconds timeout) {
   context.shutting_down = true;
   listener.stop();
-  auto timer = std::make_shared<net::steady_timer>(io);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto poll = std::make_shared<std::function<void()>>();
-  *poll = [&io, &context, timer, deadline, poll] {
-    // Idle keep-alive connections are not waited for: only requests being answered.
-    if (context.requests_in_flight.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
-      io.stop();
-      return;
-    }
-    timer->expires_after(std::chrono::milliseconds(20));
-    timer->async_wait([poll](boost::system::error_code) { (*poll)(); });
-  };
-  (*poll)();
+  stop_when_idle(io, context, std::make_shared<net::steady_timer>(io), std::chrono::steady_clock::now() + timeout);
 }
 
 // Each client connection and database session is a descriptor: take what the
