@@ -1,0 +1,719 @@
+#!/usr/bin/env bash
+# bench.sh: benchmark storygate against the demo database, on this machine, and print a
+# summary (also written to build-bench/bench-results.txt; per-page timings, wrk and pgbench
+# output and the server logs of the last run are kept in build-bench/bench-logs/).
+#
+#   scripts/bench.sh [--customers N] [options]      (as root; Debian 12)
+#
+# Steps, each bounded in time (nothing leaves loopback):
+#   0. install the Debian packages (scripts/install-deps.sh, then wrk), build a Release
+#      binary in build-bench/
+#   1. start a throwaway PostgreSQL cluster under /tmp, create database "bench", load
+#      scripts/demo-database.sql with N customers (timed), VACUUM ANALYZE
+#   2. run storygate once with statement logging on, to take the exact SQL it prepares
+#      (by_id, count_since, list_since, list_after, count_changed) and its session settings
+#      from the PostgreSQL log; then start it afresh and time exec -> first 200
+#   3. single record: wrk on random existing ids vs pgbench -M prepared running the very
+#      same statement with the same session settings; ratio storygate/pgbench
+#   4. list pages: wrk, limit=100 at random start (OFFSET pages)
+#   5. full sync: a sequential walk at limit=1000 (one curl process, keep-alive) vs
+#      COPY (the same SELECT without LIMIT) through psql; first vs last page latency; cost
+#      of the count on the first page and on keyset pages; the same pages with keyset
+#      continuation off (--sync-cursor-limit 0, plain OFFSET) for contrast
+#   6. memory: peak RSS (VmHWM) of a fresh storygate under 256 keep-alive connections
+#   7. summary
+# On exit (normal, error, Ctrl-C) it stops everything it started and deletes the cluster.
+# At 1M customers the load takes about a minute and the whole run about 10 minutes on an
+# otherwise idle 2-core machine; other processes on the CPU make it (much) longer and the
+# numbers worse, which the summary reports.
+#
+# Options:
+#   --customers N        customers in the demo database (default 1000000; 20000 is quick)
+#   --duration S         seconds of each wrk/pgbench measurement (default 20)
+#   --pool-size N        storygate --db-pool-size (default 4: see below)
+#   --list-connections N wrk connections for the random list pages (default 8)
+#   --sync-runs N        full sync walks; the fastest counts (default 2)
+#   --pg-port P          port of the throwaway cluster (default 25460)
+#   --http-port P        port for storygate (default: the first free one from 25480)
+#   --wait-quiet S       before each measurement, wait up to S seconds until other
+#                        processes leave the CPU alone (default 0: do not wait). Every
+#                        measurement notes how much CPU others took; the summary warns.
+#   --profile            also sample CPU with perf (cpu-clock) during a single-record run
+#                        and print where storygate and the machine spend it
+#   --binary PATH        benchmark this storygate binary instead of building build-bench/
+#                        (e.g. to compare two versions; it must accept the same options)
+#
+# Why --db-pool-size 4 on 2 cores: each query holds a pool connection for a network round
+# trip plus PostgreSQL's work, so a few more connections than cores keep both cores busy.
+# Sweeps of 2, 3, 4, 6, 8 and 12 on the 1M-customer database (wrk -c64, single record)
+# put 4 at or near the top in requests/s with a p99 near the lowest: 2 and 3 were 10-30% slower
+# (cores idle during round trips); 6 was at best 7% faster but its p99 was half as high
+# again; 8 and 12 were no faster and their p99 rose to 50-300 ms (PostgreSQL backends and
+# storygate's threads compete for the 2 cores). Try others with --pool-size.
+set -euo pipefail
+
+customers=1000000
+duration=20
+pool_size=4
+list_connections=8
+sync_runs=2
+pg_port=25460
+http_port=""
+profile=0
+binary=""
+wait_quiet=0
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+export PG_BIN
+
+usage() {
+    sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+    exit "${1:-2}"
+}
+
+while (($#)); do
+    case $1 in
+    --customers) customers=${2:?}; shift 2 ;;
+    --duration) duration=${2:?}; shift 2 ;;
+    --pool-size) pool_size=${2:?}; shift 2 ;;
+    --list-connections) list_connections=${2:?}; shift 2 ;;
+    --sync-runs) sync_runs=${2:?}; shift 2 ;;
+    --pg-port) pg_port=${2:?}; shift 2 ;;
+    --http-port) http_port=${2:?}; shift 2 ;;
+    --profile) profile=1; shift ;;
+    --wait-quiet) wait_quiet=${2:?}; shift 2 ;;
+    --binary) binary=${2:?}; shift 2 ;;
+    -h | --help) usage 0 ;;
+    *) echo "bench: unknown option '$1'" >&2; usage ;;
+    esac
+done
+
+# --binary may be relative to where we were started.
+[[ -z $binary ]] || binary=$(realpath -- "$binary")
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+say() { echo "bench: $*" >&2; }
+die() { echo "bench: error: $*" >&2; exit 1; }
+now_ms() { date +%s%3N; }
+# Formats a number (or an awk expression of numbers) with $2 decimals (default 1).
+num() { awk "BEGIN { printf \"%.${2:-1}f\", ($1) }"; }
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+for v in customers duration pool_size list_connections sync_runs pg_port; do
+    [[ ${!v} =~ ^[0-9]+$ ]] && ((${!v} > 0)) || die "--${v//_/-} must be a positive whole number, got '${!v}'"
+done
+((customers >= 1000)) || die "--customers must be at least 1000"
+((customers <= 10000000)) || die "--customers must be at most 10000000"
+[[ $wait_quiet =~ ^[0-9]+$ ]] || die "--wait-quiet must be a whole number of seconds, got '$wait_quiet'"
+[[ $(id -u) -eq 0 ]] || die "run as root (the throwaway cluster runs as the postgres user via runuser)"
+
+run_started=$(now_ms)
+
+# ---------------------------------------------------------------------------------------
+# 0. Packages and build
+# ---------------------------------------------------------------------------------------
+scripts/install-deps.sh
+extra=(wrk)
+((profile)) && extra+=(linux-perf)
+missing=()
+for p in "${extra[@]}"; do
+    [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true) == "install ok installed" ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build=$repo/build-bench
+if [[ -n $binary ]]; then
+    bin=$(realpath -- "$binary")
+    [[ -x $bin ]] || die "--binary $binary is not an executable file"
+    mkdir -p "$build"
+    say "benchmarking $bin (no build)"
+else
+    say "building storygate (Release) in $build"
+    mkdir -p "$build"
+    if ! { cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSTORYGATE_BUILD_TESTS=OFF &&
+        cmake --build "$build" -j2; } >"$build/bench-build.log" 2>&1; then
+        tail -n 40 "$build/bench-build.log" >&2
+        die "the build failed (full log: $build/bench-build.log)"
+    fi
+    bin=$build/storygate
+    [[ -x $bin ]] || die "$bin was not built"
+fi
+results=$build/bench-results.txt
+# What is measured: the commit, and whether the work tree differs from it.
+version="$("$bin" --version 2>/dev/null | head -n 1 || true)"
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -z $binary && -n $(git -C "$repo" status --porcelain -- src CMakeLists.txt 2>/dev/null) ]]; then
+    commit+=" + uncommitted changes in src/"
+fi
+[[ -n $binary ]] && commit="$bin"
+# All load comes from 127.0.0.1: turn off a per-address rate limit where there is one.
+server_options=()
+if "$bin" --help 2>/dev/null | grep -q -- '--rate-limit'; then
+    server_options+=(--rate-limit 0)
+fi
+
+# ---------------------------------------------------------------------------------------
+# Clean-up of everything started below
+# ---------------------------------------------------------------------------------------
+work=""
+server_pid=""
+background=()
+cleaned=0
+# shellcheck disable=SC2317  # called from the EXIT trap
+cleanup() {
+    local rc=$?
+    ((cleaned)) && return
+    cleaned=1
+    trap '' INT TERM
+    local p
+    for p in "${background[@]}"; do
+        kill -TERM "$p" 2>/dev/null || true
+    done
+    stop_server
+    if [[ -n $work ]]; then
+        # Keep what explains the numbers: per-page timings, wrk and pgbench output, the
+        # server logs, the statements.
+        rm -rf -- "$build/bench-logs"
+        mkdir -p "$build/bench-logs"
+        cp -p "$work"/*.pages "$work"/*.out "$work"/*.log "$work"/*.sql "$work"/*.pgbench \
+            "$build/bench-logs/" 2>/dev/null || true
+        cp -p "$work/pg/postgres.log" "$build/bench-logs/postgres.log" 2>/dev/null || true
+        if [[ -d $work/pg ]]; then
+            scripts/pg-cluster.sh destroy "$work/pg" >/dev/null 2>&1 || say "could not remove the cluster in $work/pg"
+        fi
+        rm -rf -- "$work"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# shellcheck disable=SC2317  # also called from cleanup
+stop_server() {
+    [[ -n $server_pid ]] || return 0
+    if kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        local i
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$server_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$server_pid" 2>/dev/null || true
+    fi
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+}
+
+work=$(mktemp -d /tmp/storygate-bench.XXXXXX)
+chmod 755 "$work"
+
+# ---------------------------------------------------------------------------------------
+# 1. Cluster and data
+# ---------------------------------------------------------------------------------------
+scripts/pg-cluster.sh start "$work/pg" "$pg_port" >/dev/null
+pglog=$work/pg/postgres.log
+admin_url="postgresql://postgres@127.0.0.1:$pg_port/bench"
+reader_url="postgresql://storygate_reader@127.0.0.1:$pg_port/bench"
+psql_admin() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$admin_url" "$@"; }
+
+"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "postgresql://postgres@127.0.0.1:$pg_port/postgres" -c 'CREATE DATABASE bench'
+say "loading scripts/demo-database.sql with $customers customers"
+t0=$(now_ms)
+psql_admin -v customers="$customers" -f scripts/demo-database.sql >"$work/load.out"
+load_s=$(num "($(now_ms) - $t0) / 1000")
+say "loaded in $load_s s: $(tail -n 3 "$work/load.out" | head -n 1 | tr -s ' ')"
+# A freshly loaded legacy table would be vacuumed long before anyone benchmarks it;
+# do it now so autovacuum does not start in the middle of a measurement.
+t0=$(now_ms)
+psql_admin -c 'VACUUM (ANALYZE) legacy.cust_master, legacy.order_hdr, legacy.cust_category' -c 'CHECKPOINT'
+vacuum_s=$(num "($(now_ms) - $t0) / 1000")
+say "VACUUM ANALYZE in $vacuum_s s"
+
+# ---------------------------------------------------------------------------------------
+# storygate
+# ---------------------------------------------------------------------------------------
+if command -v openssl >/dev/null 2>&1; then
+    token=$(openssl rand -hex 24)
+else
+    token=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+fi
+auth="Authorization: Bearer $token"
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if [[ -z $http_port ]]; then
+    for ((p = 25480; p < 25580; p++)); do
+        if port_free "$p"; then http_port=$p; break; fi
+    done
+    [[ -n $http_port ]] || die "no free port in 25480..25579: pass --http-port"
+else
+    port_free "$http_port" || die "something already listens on 127.0.0.1:$http_port"
+fi
+base="http://127.0.0.1:$http_port"
+first_id=244988
+
+# start_server LOGNAME [storygate options...]: starts storygate, waits for the first 200
+# from GET /api/v1/customer/244988 and sets startup_ms (exec -> that 200).
+start_server() {
+    local name=$1
+    shift
+    server_log=$work/$name.log
+    local t0 code
+    t0=$(now_ms)
+    STORYGATE_BEARER_TOKENS="$token" STORYGATE_DATABASE_URL="$reader_url" \
+        "$bin" serve --mapping mappings/demo.yaml --listen 127.0.0.1 --port "$http_port" \
+        --db-pool-size "$pool_size" "${server_options[@]}" "$@" 2>"$server_log" &
+    server_pid=$!
+    while :; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H "$auth" "$base/api/v1/customer/$first_id" || true)
+        [[ $code == 200 ]] && break
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            tail -n 20 "$server_log" >&2
+            die "storygate exited during start-up (log above)"
+        fi
+        if (($(now_ms) - t0 > 30000)); then
+            tail -n 20 "$server_log" >&2
+            die "storygate did not answer 200 within 30 s (last status $code)"
+        fi
+    done
+    startup_ms=$(($(now_ms) - t0))
+}
+
+# Waits (60 s at most) until storygate_reader has no query running: requests that a load
+# generator left in flight when it stopped still hold pool workers and the CPU.
+wait_idle() {
+    local deadline=$(($(now_ms) + 60000)) active
+    while :; do
+        active=$("$PG_BIN/psql" -X -At "$admin_url" -c \
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'storygate_reader' AND state = 'active'")
+        [[ $active == 0 ]] && return 0
+        if (($(now_ms) > deadline)); then
+            say "still $active queries running after 60 s; going on"
+            return 0
+        fi
+        sleep 0.2
+    done
+}
+
+# CPU used by other processes on the machine while we measure (another build, say):
+# busy time of the whole machine minus that of storygate, of our cluster (the postmaster
+# counts the backends it has reaped) and of this script's children (wrk, pgbench, curl,
+# psql, once waited for), in clock ticks.
+cpu_snapshot() {
+    local postmaster
+    postmaster=$(head -n 1 "$work/pg/data/postmaster.pid" 2>/dev/null || echo 0)
+    { head -n 1 /proc/stat; cat /proc/[0-9]*/stat 2>/dev/null; } | awk -v pm="$postmaster" -v sg="${server_pid:-0}" -v me="$$" '
+        NR == 1 { total = $2 + $3 + $4 + $7 + $8; next }
+        {
+            pid = $1; line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
+            # f[2] ppid, f[12] utime, f[13] stime, f[14] cutime, f[15] cstime
+            if (pid == pm || pid == me) ours += f[12] + f[13] + f[14] + f[15]
+            else if (pid == sg || f[2] == pm) ours += f[12] + f[13]
+        }
+        END { print total, ours + 0 }
+    '
+}
+# cpu_mark waits first, with --wait-quiet, until the others leave the machine alone.
+cpu_mark() {
+    quiet_wait
+    read -r mark_total mark_ours <<<"$(cpu_snapshot)"
+    mark_ms=$(now_ms)
+}
+# Percent of the machine's CPU that others used since the last cpu_mark.
+foreign_share() {
+    local total ours
+    read -r total ours <<<"$(cpu_snapshot)"
+    awk -v d=$((total - mark_total - ours + mark_ours)) -v ms=$(($(now_ms) - mark_ms)) -v n="$(nproc)" \
+        'BEGIN { s = ms > 0 ? 100 * d / (ms / 10 * n) : 0; printf "%.0f", s < 0 ? 0 : s }'
+}
+# After a measurement: notes the others' share; the worst is kept for the summary.
+foreign_max=0
+cpu_foreign() {
+    local share
+    share=$(foreign_share)
+    ((share > foreign_max)) && foreign_max=$share
+    ((share < 5)) || say "  note: other processes used $share% of the CPU during this measurement"
+}
+# --wait-quiet S: waits up to S seconds until others use under 5% of the CPU for 2 s.
+quiet_wait() {
+    ((wait_quiet > 0)) || return 0
+    local deadline=$(($(now_ms) + wait_quiet * 1000)) share
+    while :; do
+        read -r mark_total mark_ours <<<"$(cpu_snapshot)"
+        mark_ms=$(now_ms)
+        sleep 2
+        share=$(foreign_share)
+        ((share < 5)) && return 0
+        if (($(now_ms) > deadline)); then
+            say "  the machine is still busy (others use $share% of the CPU); measuring anyway"
+            return 0
+        fi
+    done
+}
+
+# peak and current resident set of the running server, in MB
+vm_mb() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status"; }
+
+# ---------------------------------------------------------------------------------------
+# 2. The exact statements, from the PostgreSQL log
+# ---------------------------------------------------------------------------------------
+say "taking storygate's prepared statements from the PostgreSQL log"
+psql_admin -c 'ALTER ROLE storygate_reader IN DATABASE bench SET log_min_duration_statement = 0'
+log_from=$(($(wc -l <"$pglog") + 1))
+start_server extract
+curl -sf -o /dev/null -H "$auth" "$base/api/v1/customers?limit=2" || die "the first list page failed"
+curl -sf -o /dev/null -H "$auth" "$base/api/v1/customers?limit=2&start=2" || die "the second list page failed"
+stop_server
+psql_admin -c 'ALTER ROLE storygate_reader IN DATABASE bench RESET log_min_duration_statement'
+tail -n "+$log_from" "$pglog" >"$work/statements.log"
+
+# statement NAME: the text of "parse NAME_gN: ..." (continuation lines carry a leading tab).
+statement() {
+    awk -v name="$1" '
+        !found && match($0, " parse " name "_g[0-9]+: ") {
+            found = 1; collecting = 1; print substr($0, RSTART + RLENGTH); next
+        }
+        collecting && /^\t/ { print substr($0, 2); next }
+        collecting { exit }
+    ' "$work/statements.log"
+}
+for s in by_id count_since list_since list_after count_changed; do
+    statement "$s" >"$work/$s.sql"
+    [[ -s $work/$s.sql ]] || die "storygate's '$s' statement is not in the PostgreSQL log ($work/statements.log)"
+done
+# The SETs storygate ran on the session that prepared by_id, as libpq -c options.
+by_id_pid=$(grep -m1 -o '\[[0-9]*\] LOG:  duration: [0-9.]* ms  parse by_id_g' "$work/statements.log" | grep -o '^\[[0-9]*\]')
+# A logged statement may hold several: "SET a = on; SET b = 10000".
+session_options=$(grep -F "$by_id_pid LOG:" "$work/statements.log" | grep -F '  statement: SET ' |
+    sed 's/.*  statement: //' | tr ';' '\n' |
+    sed -n "s/^ *SET  *\([A-Za-z_.]*\) *\(=\|TO\) *'\{0,1\}\([^' ]*\)'\{0,1\} *\$/-c \1=\3/p" | tr '\n' ' ')
+[[ $session_options == *TimeZone=* ]] || die "no 'SET TimeZone' found for storygate's session in the PostgreSQL log"
+say "session settings: $session_options"
+
+# pgbench script for by_id: a random existing customer each time.
+{
+    echo '\set k random(1, :customers)'
+    echo "\\set p1 $first_id + (:k - 1) * 7"
+    perl scripts/bench/to-pgbench.pl <"$work/by_id.sql"
+} >"$work/by_id.pgbench"
+perl scripts/bench/to-pgbench.pl <"$work/count_since.sql" >"$work/count_since.pgbench"
+perl scripts/bench/to-pgbench.pl <"$work/count_changed.sql" >"$work/count_changed.pgbench"
+
+# pgbench_run CLIENTS SECONDS SCRIPT [pgbench options]: prints "tps latency_ms failed".
+pgbench_run() {
+    local clients=$1 seconds=$2 script=$3 out
+    shift 3
+    out=$work/pgbench.$RANDOM.out
+    PGOPTIONS="$session_options" "$PG_BIN/pgbench" -n -M prepared -c "$clients" -j "$((clients < 2 ? 1 : 2))" \
+        -T "$seconds" "$@" -f "$script" "$reader_url" >"$out" 2>&1 || { cat "$out" >&2; die "pgbench failed"; }
+    if grep -q 'error' "$out"; then
+        cat "$out" >&2
+        die "pgbench reported errors"
+    fi
+    awk '/^tps = / { tps = $3 } /^latency average = / { lat = $4 }
+         /^number of failed transactions: / { failed = $5 }
+         END { print tps + 0, lat + 0, failed + 0 }' "$out"
+}
+
+# wrk_run OUT CONNECTIONS SECONDS SCRIPT [wrk options]: runs wrk, output kept in OUT.
+wrk_run() {
+    local out=$1 connections=$2 seconds=$3 script=$4
+    shift 4
+    cpu_mark
+    BENCH_CUSTOMERS=$customers wrk -t2 -c "$connections" -d "${seconds}s" --latency -s "$script" \
+        -H "$auth" "$@" "$base" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+    cpu_foreign
+    wait_idle
+}
+# wrk_stats OUT: "rps p50_ms p99_ms mb_per_s bytes_per_request errors"
+wrk_stats() {
+    awk '
+        function ms(v) {
+            if (v ~ /us$/) return v / 1000
+            if (v ~ /ms$/) return v + 0
+            if (v ~ /m$/) return v * 60000
+            if (v ~ /s$/) return v * 1000
+            return v + 0
+        }
+        function bytes(v) {
+            if (v ~ /TB$/) return v * 1024 ^ 4
+            if (v ~ /GB$/) return v * 1024 ^ 3
+            if (v ~ /MB$/) return v * 1024 ^ 2
+            if (v ~ /KB$/) return v * 1024
+            return v + 0
+        }
+        /^Requests\/sec:/ { rps = $2 }
+        /^Transfer\/sec:/ { mbs = bytes($2) / 1e6 }
+        $1 == "50%" { p50 = ms($2) }
+        $1 == "99%" { p99 = ms($2) }
+        / requests in / { requests = $1; read = bytes($5) }
+        /Non-2xx or 3xx responses:/ { errors += $NF }
+        /Socket errors:/ { gsub(",", ""); errors += $4 + $6 + $8 + $10 }
+        END { printf "%.0f %.2f %.2f %.2f %.0f %d\n", rps, p50, p99, mbs, (requests ? read / requests : 0), errors }
+    ' "$1"
+}
+
+# ---------------------------------------------------------------------------------------
+# 3. Single record
+# ---------------------------------------------------------------------------------------
+start_server bench
+startup_bench_ms=$startup_ms
+say "storygate up in $startup_bench_ms ms (exec -> first 200); pool $pool_size, port $http_port"
+
+say "single record: warm-up 3 s"
+wrk_run "$work/warm.out" 64 3 scripts/bench/random-id.lua
+say "single record: wrk -t2 -c64 -d${duration}s"
+wrk_run "$work/single.out" 64 "$duration" scripts/bench/random-id.lua --timeout 10s
+read -r single_rps single_p50 single_p99 _ single_bytes single_errors <<<"$(wrk_stats "$work/single.out")"
+say "  storygate: $single_rps req/s, p50 $single_p50 ms, p99 $single_p99 ms, $single_bytes bytes/reply, $single_errors errors"
+
+say "single record: pgbench -M prepared -c64 -T$duration, the same statement"
+cpu_mark
+read -r pg_tps pg_lat pg_failed <<<"$(pgbench_run 64 "$duration" "$work/by_id.pgbench" -D customers="$customers")"
+cpu_foreign
+say "  pgbench: $pg_tps tps (latency average $pg_lat ms, $pg_failed failed)"
+ref_seconds=$((duration / 2 > 5 ? duration / 2 : 5))
+read -r pg_pool_tps pg_pool_lat _ <<<"$(pgbench_run "$pool_size" "$ref_seconds" "$work/by_id.pgbench" -D customers="$customers")"
+say "  pgbench at $pool_size clients (storygate's pool): $pg_pool_tps tps (latency average $pg_pool_lat ms)"
+single_ratio=$(num "$single_rps / $pg_tps" 2)
+
+# ---------------------------------------------------------------------------------------
+# 4. List pages at random start
+# ---------------------------------------------------------------------------------------
+say "list pages: limit=100, random start, wrk -t2 -c$list_connections -d${duration}s"
+log_mark=$(($(wc -l <"$server_log") + 1))
+BENCH_LIMIT=100 wrk_run "$work/list.out" "$list_connections" "$duration" scripts/bench/random-page.lua --timeout 30s
+read -r list_rps list_p50 list_p99 list_mbs list_bytes list_errors <<<"$(wrk_stats "$work/list.out")"
+list_requests=$(awk '/ requests in / { print $1 }' "$work/list.out")
+# HTTP statuses as storygate logged them (its request log lines carry "status":NNN).
+list_statuses=$(tail -n "+$log_mark" "$server_log" | grep -o '"status":[0-9]*' | sort | uniq -c |
+    awk '{ printf "%s%s x%s", sep, substr($2, 10), $1; sep = ", " }' || true)
+say "  $list_rps req/s, p50 $list_p50 ms, p99 $list_p99 ms, $list_mbs MB/s, $list_bytes bytes/reply, $list_requests requests, $list_errors errors (statuses: ${list_statuses:-?})"
+
+# ---------------------------------------------------------------------------------------
+# 5. Full sync
+# ---------------------------------------------------------------------------------------
+sync_limit=1000
+pages=$(((customers + sync_limit - 1) / sync_limit))
+full_pages=$((customers / sync_limit))
+# walk NAME: one sequential walk of all pages through one keep-alive curl process.
+# Prints "seconds records non200"; per-page "code seconds bytes" lines go to $work/NAME.pages.
+walk() {
+    local name=$1 i t0 records
+    for ((i = 0; i < pages; i++)); do
+        printf 'url = "%s/api/v1/customers?limit=%d&start=%d"\n' "$base" "$sync_limit" $((i * sync_limit))
+    done >"$work/$name.curl"
+    t0=$(now_ms)
+    records=$(timeout 900 curl -sS --max-time 60 -H "$auth" -K "$work/$name.curl" \
+        -w '%{stderr}%{http_code} %{time_total} %{size_download}\n' 2>"$work/$name.pages" |
+        grep -o -F '{"id":' | wc -l)
+    echo "$(num "($(now_ms) - $t0) / 1000" 2) $records $(awk '$1 != 200' "$work/$name.pages" | wc -l)"
+}
+# page_ms FILE FROM TO: page times (ms) of lines FROM..TO (1-based) of a .pages file
+page_ms() { awk -v a="$2" -v b="$3" 'NR >= a && NR <= b { print $2 * 1000 }' "$1"; }
+
+sync_best=""
+: >"$work/first.ms"
+: >"$work/last.ms"
+: >"$work/page1.ms"
+cpu_mark
+for ((r = 1; r <= sync_runs; r++)); do
+    say "full sync $r/$sync_runs: $pages pages of $sync_limit, sequential, keep-alive"
+    read -r secs records bad <<<"$(walk "sync$r")"
+    say "  $secs s, $records records, $bad pages not 200"
+    ((bad == 0)) || die "full sync: $bad pages were not 200 (see $work/sync$r.pages)"
+    ((records == customers)) || die "full sync returned $records records, expected $customers"
+    if [[ -z $sync_best ]] || awk "BEGIN { exit !($secs < $sync_best) }"; then sync_best=$secs; fi
+    page_ms "$work/sync$r.pages" 1 5 >>"$work/first.ms"
+    page_ms "$work/sync$r.pages" $((full_pages - 4)) "$full_pages" >>"$work/last.ms"
+    page_ms "$work/sync$r.pages" 1 1 >>"$work/page1.ms"
+done
+cpu_foreign
+first_ms=$(median <"$work/first.ms")
+last_ms=$(median <"$work/last.ms")
+page1_ms=$(median <"$work/page1.ms")
+page_ratio=$(num "$last_ms / $first_ms" 2)
+peak_after_runs=$(vm_mb VmHWM)
+stop_server
+
+# The floor: the same SELECT (list_since without LIMIT/OFFSET) as COPY through psql.
+copy_sql=$(sed -e 's/\$1/'"'"'-infinity'"'"'/g' "$work/list_since.sql" | perl -0pe 's/\s*LIMIT \$2 OFFSET \$3\s*\z//')
+[[ $copy_sql != *'$'[0-9]* ]] || die "the list statement has parameters other than \$1..\$3: $work/list_since.sql"
+copy_best=""
+copy_jit=""
+cpu_mark
+# Once as storygate's sessions run it (jit on, PostgreSQL's default) and once without JIT,
+# which this many correlated subqueries may not repay; the faster is the floor. No
+# statement timeout: the whole table goes out.
+for jit in on off; do
+    say "COPY (jit=$jit): the same SELECT without LIMIT, to psql"
+    t0=$(now_ms)
+    rows=$(PGOPTIONS="$session_options -c statement_timeout=0 -c jit=$jit" timeout 900 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$reader_url" \
+        -c "COPY ($copy_sql) TO STDOUT" | wc -l)
+    secs=$(num "($(now_ms) - $t0) / 1000" 2)
+    say "  $secs s, $rows rows"
+    ((rows == customers)) || die "COPY returned $rows rows, expected $customers"
+    if [[ -z $copy_best ]] || awk "BEGIN { exit !($secs < $copy_best) }"; then copy_best=$secs; copy_jit=$jit; fi
+done
+cpu_foreign
+sync_ratio=$(num "$sync_best / $copy_best" 2)
+
+# What the count costs: count_since runs on a walk's first page, count_changed on each
+# keyset page (with the walk's baseline max(updated_at)).
+baseline_max=$(PGOPTIONS="$session_options" "$PG_BIN/psql" -X -At -v ON_ERROR_STOP=1 "$reader_url" \
+    -c "$(sed -e 's/\$1/'"'"'-infinity'"'"'/g' "$work/count_since.sql")" | cut -d'|' -f2)
+read -r _ count_first_ms _ <<<"$(pgbench_run 1 3 "$work/count_since.pgbench" -D p1=-infinity)"
+read -r _ count_later_ms _ <<<"$(pgbench_run 1 3 "$work/count_changed.pgbench" -D "p1=$baseline_max")"
+say "count: first page (count_since) $count_first_ms ms, keyset pages (count_changed > '$baseline_max') $count_later_ms ms"
+
+# Naive OFFSET paging for contrast: no keyset continuation at all. Only the first and
+# the last five pages (a whole walk is quadratic); each is bounded by storygate's
+# statement timeout (a 504) and by curl's --max-time.
+say "naive OFFSET paging (--sync-cursor-limit 0): first and last 5 pages"
+start_server naive --sync-cursor-limit 0
+{
+    for ((i = 0; i < 5; i++)); do printf 'url = "%s/api/v1/customers?limit=%d&start=%d"\n' "$base" "$sync_limit" $((i * sync_limit)); done
+    for ((i = full_pages - 5; i < full_pages; i++)); do printf 'url = "%s/api/v1/customers?limit=%d&start=%d"\n' "$base" "$sync_limit" $((i * sync_limit)); done
+} >"$work/naive.curl"
+curl -sS --max-time 30 -H "$auth" -K "$work/naive.curl" -o /dev/null \
+    -w '%{stderr}%{http_code} %{time_total} %{size_download}\n' 2>"$work/naive.pages" >/dev/null || true
+stop_server
+naive_first_ms=$(page_ms "$work/naive.pages" 1 5 | median)
+naive_last_ms=$(page_ms "$work/naive.pages" 6 10 | median)
+naive_ratio=$(num "$naive_last_ms / $naive_first_ms" 1)
+naive_failed=$(awk 'NR > 5 && $1 != 200 { n++ } END { print n + 0 }' "$work/naive.pages")
+naive_codes=$(awk 'NR > 5 { printf "%s%s", sep, $1; sep = "," }' "$work/naive.pages")
+say "  first pages $naive_first_ms ms, last pages $naive_last_ms ms (statuses of the last: $naive_codes)"
+
+# ---------------------------------------------------------------------------------------
+# 6. Memory under 256 connections, on a fresh server
+# ---------------------------------------------------------------------------------------
+start_server memory
+startup_memory_ms=$startup_ms
+idle_mb=$(vm_mb VmHWM)
+mem_seconds=$((duration / 2 > 10 ? duration / 2 : 10))
+say "memory: wrk -t2 -c256 -d${mem_seconds}s on single records (fresh server, idle peak $idle_mb MB)"
+wrk_run "$work/memory.out" 256 "$mem_seconds" scripts/bench/random-id.lua --timeout 10s
+read -r mem_rps _ mem_p99 _ _ mem_errors <<<"$(wrk_stats "$work/memory.out")"
+peak_mb=$(vm_mb VmHWM)
+rss_after_mb=$(vm_mb VmRSS)
+say "  peak RSS $peak_mb MB (RSS now $rss_after_mb MB); $mem_rps req/s, p99 $mem_p99 ms, $mem_errors errors"
+
+# ---------------------------------------------------------------------------------------
+# Optional: where the CPU goes on the single-record path
+# ---------------------------------------------------------------------------------------
+if ((profile)); then
+    profile_out=$build/bench-profile.txt
+    say "profile: perf record -e cpu-clock, whole machine, 10 s of wrk -c64 single records"
+    BENCH_CUSTOMERS=$customers wrk -t2 -c64 -d12s -s scripts/bench/random-id.lua -H "$auth" "$base" >"$work/profile-wrk.out" 2>&1 &
+    wrk_pid=$!
+    background+=("$wrk_pid")
+    sleep 1
+    # perf tells threads apart, not processes, and other programs may be called storygate or
+    # postgres too: note the thread ids that are ours (storygate, our cluster, this wrk).
+    postmaster=$(head -n 1 "$work/pg/data/postmaster.pid")
+    {
+        for t in "/proc/$server_pid/task/"*; do echo "${t##*/} storygate"; done
+        echo "$postmaster postgres"
+        { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+            awk -v pm="$postmaster" '{ line = $0; sub(/^.*\) /, "", line); split(line, f, " "); if (f[2] == pm) print $1, "postgres" }'
+        for t in "/proc/$wrk_pid/task/"*; do echo "${t##*/} wrk"; done
+    } >"$work/profile-threads"
+    perf record -q -e cpu-clock -F 1999 -a -o "$work/perf.data" -- sleep 10 >/dev/null 2>&1 ||
+        say "perf record failed"
+    wait "$wrk_pid" || true
+    { perf report -i "$work/perf.data" --stdio --no-children -g none --sort pid,dso,sym 2>/dev/null || true; } |
+        grep -v -e '^#' -e '^$' >"$work/perf-report.txt" || true
+    # Lines: "  0.76%  8409:storygate  [kernel.kallsyms]  [k] finish_task_switch"
+    # perf_summary split | perf_summary GROUP kinds | perf_summary GROUP top
+    perf_summary() {
+        awk -v want="$1" -v part="${2:-}" '
+            NR == FNR { group[$1] = $2; next }
+            {
+                v = $1; sub("%", "", v); split($2, t, ":")
+                g = (t[1] in group) ? group[t[1]] : (t[2] == "swapper" ? "idle" : "other processes")
+                dso = $3; sym = $5; for (i = 6; i <= NF; i++) sym = sym " " $i
+                if (want == "split") { share[g] += v; next }
+                if (g != want) next
+                if (want == "storygate") {
+                    if (dso == "[kernel.kallsyms]") c = "kernel: syscalls, wake-ups, TCP"
+                    else if (dso ~ /^libpq/) c = "libpq + libpqxx"
+                    else if (dso ~ /^libc\.so/) c = "libc: malloc/free, memcpy, locks"
+                    else if (dso ~ /^libcrypto/) c = "libcrypto: auth digest"
+                    else if (dso == "storygate") {
+                        if (sym ~ /rapidjson|json::|write_record/) c = "JSON writing"
+                        else if (sym ~ /log::/) c = "request log"
+                        else if (sym ~ /beast|asio/) c = "Beast/Asio: HTTP, strands, executors"
+                        else c = "other storygate code"
+                    } else c = "other libraries (" dso ")"
+                    share[c] += v
+                }
+                top[dso " " $4 " " sym] += v
+                total += v
+            }
+            END {
+                if (want == "split") {
+                    for (g in share) printf "%6.2f%%  %s\n", share[g], g
+                    exit
+                }
+                if (part == "kinds")
+                    for (c in share) printf "%6.2f%%  (%4.1f%% of storygate)  %s\n", share[c], total ? 100 * share[c] / total : 0, c
+                else
+                    for (k in top) printf "%6.2f%%  %s\n", top[k], substr(k, 1, 160)
+            }
+        ' "$work/profile-threads" "$work/perf-report.txt"
+    }
+    {
+        echo "== CPU of the whole machine, 10 s of single-record load (cpu-clock samples) =="
+        perf_summary split | sort -rn
+        echo
+        echo "== storygate, by kind, then its top symbols (% of the whole machine) =="
+        perf_summary storygate kinds | sort -rn
+        echo
+        perf_summary storygate top | sort -rn | head -n 30 || true
+        echo
+        echo "== postgres (our cluster): top symbols =="
+        perf_summary postgres top | sort -rn | head -n 20 || true
+    } >"$profile_out"
+    cat "$profile_out" >&2
+fi
+stop_server
+
+# ---------------------------------------------------------------------------------------
+# 7. Summary
+# ---------------------------------------------------------------------------------------
+verdict() { awk "BEGIN { exit !($1) }" && echo "ok" || echo "MISSED"; }
+cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+cores=$(nproc)
+total_s=$(num "($(now_ms) - $run_started) / 1000" 0)
+{
+    echo "storygate benchmark — $customers customers, $cpu, $cores cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    printf 'single record   storygate %s req/s p50 %s ms p99 %s ms | pgbench prepared %s tps | ratio %s/%s = %s (target >= 0.6: %s)\n' \
+        "$single_rps" "$single_p50" "$single_p99" "$(num "$pg_tps" 0)" "$single_rps" "$(num "$pg_tps" 0)" "$single_ratio" "$(verdict "$single_ratio >= 0.6")"
+    printf 'full sync       API %s s vs COPY %s s (jit=%s): ratio %s (target <= 2.0: %s); last/first page latency %s (%s ms / %s ms, target <= 1.5: %s; page 1 alone %s ms); count: first page %s ms, later pages %s ms\n' \
+        "$sync_best" "$copy_best" "$copy_jit" "$sync_ratio" "$(verdict "$sync_ratio <= 2.0")" "$page_ratio" "$(num "$last_ms" 1)" "$(num "$first_ms" 1)" "$(verdict "$page_ratio <= 1.5")" "$(num "$page1_ms" 1)" "$count_first_ms" "$count_later_ms"
+    printf 'list limit=100  %s req/s p99 %s ms, %s MB/s (%s bytes/reply, JSON and headers); statuses %s; random start 0..%s (OFFSET), %s connections\n' \
+        "$list_rps" "$list_p99" "$list_mbs" "$list_bytes" "${list_statuses:-?}" $((customers - 100)) "$list_connections"
+    printf 'naive OFFSET    limit=%s, --sync-cursor-limit 0: first pages %s ms, last pages %s ms: last/first %s; %s of 5 last pages failed (statuses %s)\n' \
+        "$sync_limit" "$(num "$naive_first_ms" 1)" "$(num "$naive_last_ms" 1)" "$naive_ratio" "$naive_failed" "$naive_codes"
+    printf 'memory          peak RSS %s MB at 256 connections (target <= 64 MB: %s); fresh server idle %s MB; after the runs above %s MB\n' \
+        "$peak_mb" "$(verdict "$peak_mb <= 64")" "$idle_mb" "$peak_after_runs"
+    printf 'start-up        %s ms to first 200 (exec -> GET /api/v1/customer/%s; another start: %s ms)\n' \
+        "$startup_bench_ms" "$first_id" "$startup_memory_ms"
+    printf 'setup           load %s s + VACUUM ANALYZE %s s; --db-pool-size %s; wrk 2 threads, %s s runs; pgbench at %s clients: %s tps; whole run %s s\n' \
+        "$load_s" "$vacuum_s" "$pool_size" "$duration" "$pool_size" "$(num "$pg_pool_tps" 0)" "$total_s"
+    echo "build           ${version:-storygate} ($commit)"
+    if ((foreign_max >= 5)); then
+        echo "WARNING         other processes used up to $foreign_max% of the CPU during a measurement: the numbers above are low"
+    else
+        echo "machine         quiet: other processes used at most $foreign_max% of the CPU during the measurements"
+    fi
+} >"$results"
+echo
+cat "$results"
+say "summary written to $results; logs of this run go to $build/bench-logs/"
