@@ -1,0 +1,146 @@
+// libFuzzer target: a request target from the wire, through what the router
+// does with it before any database work: http::parse_target, then
+// api::parse_list_params (default 25, maximum 1000) on its parameters, and
+// api::check_customer_id on every segment and value against a catalog of each
+// mapping::id_kind.
+//
+// Invariants checked:
+//  - no accepted segment, parameter name or value contains NUL or invalid UTF-8;
+//  - an accepted list request has 1 <= limit <= 1000, start <= 10^12, and the
+//    limit is 25 unless a 'limit' parameter was given;
+//  - an id accepted as integer parses as int64 within the catalog's bounds; as
+//    numeric is an optional '-' and digits; as uuid is 32 hex digits (with the
+//    four hyphens when 36 bytes long); as text is valid UTF-8 of at most 512
+//    bytes without control characters.
+// Built only with -DSTORYGATE_FUZZ=ON (tests/fuzz/CMakeLists.txt).
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "api/list_params.h"
+#include "http/query_string.h"
+#include "json/utf8.h"
+#include "mapping/catalog.h"
+
+namespace sg = storygate;
+
+namespace {
+
+std::string_view current_input;
+
+[[noreturn]] void fail(const char* what, const std::string& detail) {
+  std::fprintf(stderr, "query_string_fuzz: %s: \"%s\"\n  input: \"%.*s\"\n", what, detail.c_str(),
+               static_cast<int>(current_input.size()), current_input.data());
+  std::abort();
+}
+
+void check_decoded(const std::string& s, const char* what) {
+  if (s.find('\0') != std::string::npos) fail(what, "contains NUL");
+  if (!sg::json::is_valid_utf8(s)) fail(what, "invalid UTF-8 in " + s);
+}
+
+sg::mapping::catalog make_catalog(sg::mapping::id_kind kind, int64_t min, int64_t max) {
+  sg::mapping::catalog c;
+  c.id_match = kind;
+  c.id_min = min;
+  c.id_max = max;
+  return c;
+}
+
+const sg::mapping::catalog& catalog_at(std::size_t i) {
+  using sg::mapping::id_kind;
+  using lim16 = std::numeric_limits<int16_t>;
+  using lim32 = std::numeric_limits<int32_t>;
+  using lim64 = std::numeric_limits<int64_t>;
+  static const sg::mapping::catalog catalogs[] = {
+      make_catalog(id_kind::integer, lim16::min(), lim16::max()),
+      make_catalog(id_kind::integer, lim32::min(), lim32::max()),
+      make_catalog(id_kind::integer, lim64::min(), lim64::max()),
+      make_catalog(id_kind::numeric, 0, 0),
+      make_catalog(id_kind::uuid, 0, 0),
+      make_catalog(id_kind::text, 0, 0),
+  };
+  return catalogs[i];
+}
+constexpr std::size_t catalog_count = 6;
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+void check_id(const std::string& id) {
+  for (std::size_t i = 0; i < catalog_count; ++i) {
+    const auto& catalog = catalog_at(i);
+    if (sg::api::check_customer_id(id, catalog)) continue;  // refused: fine
+    switch (catalog.id_match) {
+      case sg::mapping::id_kind::integer: {
+        int64_t v = 0;
+        const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
+        if (ec != std::errc() || end != id.data() + id.size() || v < catalog.id_min ||
+            v > catalog.id_max)
+          fail("accepted as an integer id", id);
+        break;
+      }
+      case sg::mapping::id_kind::numeric:
+        if (!all_digits(!id.empty() && id[0] == '-' ? std::string_view(id).substr(1) : id))
+          fail("accepted as a numeric id", id);
+        break;
+      case sg::mapping::id_kind::uuid: {
+        std::size_t hex = 0;
+        for (std::size_t k = 0; k < id.size(); ++k) {
+          if (std::isxdigit(static_cast<unsigned char>(id[k]))) ++hex;
+          else if (!(id[k] == '-' && id.size() == 36 && (k == 8 || k == 13 || k == 18 || k == 23)))
+            fail("accepted as a uuid id", id);
+        }
+        if (hex != 32) fail("accepted as a uuid id", id);
+        break;
+      }
+      case sg::mapping::id_kind::text:
+        if (id.size() > 512 || !sg::json::is_valid_utf8(id) ||
+            std::any_of(id.begin(), id.end(),
+                        [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+          fail("accepted as a text id", id);
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  current_input = std::string_view(reinterpret_cast<const char*>(data), size);
+  const auto result = sg::http::parse_target(current_input);
+  const auto* target = std::get_if<sg::http::parsed_target>(&result);
+  if (!target) return 0;
+
+  bool has_limit = false;
+  for (const auto& segment : target->segments) check_decoded(segment, "segment");
+  for (const auto& [name, value] : target->params) {
+    check_decoded(name, "parameter name");
+    check_decoded(value, "parameter value");
+    has_limit = has_limit || name == "limit";
+  }
+
+  const auto list = sg::api::parse_list_params(target->params, 25, 1000);
+  if (const auto* request = std::get_if<sg::api::list_request>(&list)) {
+    if (request->limit < 1 || request->limit > 1000)
+      fail("limit out of range", std::to_string(request->limit));
+    if (!has_limit && request->limit != 25) fail("default limit not 25", std::to_string(request->limit));
+    if (request->start > 1'000'000'000'000) fail("start out of range", std::to_string(request->start));
+    if (request->since) check_decoded(request->since->literal, "last_updated literal");
+  } else if (std::get<sg::api::bad_request>(list).message.empty()) {
+    fail("bad_request without a message", "");
+  }
+
+  for (const auto& segment : target->segments) check_id(segment);
+  for (const auto& [name, value] : target->params) check_id(value);
+  return 0;
+}
