@@ -2,7 +2,8 @@
 # The README's test command: installs what the build needs, builds, starts a
 # throwaway PostgreSQL of its own, runs every test under CTest, stops it.
 #   scripts/test.sh            # the whole suite
-#   scripts/test.sh -L unit    # extra arguments go to ctest
+#   scripts/test.sh -L unit    # extra arguments go to ctest (and skip the
+#                              # sanitizer and fuzzing runs a full run adds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -32,5 +33,12 @@ done
 [ -n "$url" ] || { echo "test.sh: could not start PostgreSQL on ports $first_port-$((first_port + 20))" >&2; exit 1; }
 export STORYGATE_TEST_DATABASE_URL="$url"
 
-cd "$build_dir"
-ctest --output-on-failure --timeout 600 "$@"
+(cd "$build_dir" && ctest --output-on-failure --timeout 600 "$@")
+
+# A full run (no ctest arguments) goes on, while the cluster is still up:
+# the suite again under ASan+UBSan and the concurrency tests under TSan, then
+# a short fixed-length run of each fuzzer.
+if [ $# -eq 0 ]; then
+  "$repo/scripts/sanitizers.sh"
+  "$repo/scripts/fuzz.sh" 20
+fi
