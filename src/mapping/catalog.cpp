@@ -232,7 +232,8 @@ catalog resolve(const mapping& source, db::schema_reader& schema) {
   result.alias_sql = db::quote_identifier(source.alias.value);
 
   require_time_zone(schema, source.time_zone);
-  require_time_zone(schema, source.source_time_zone);
+  // Usually the same zone: pg_timezone_names is slow to read (tens of ms).
+  if (source.source_time_zone.value != source.time_zone.value) require_time_zone(schema, source.source_time_zone);
 
   const auto& id_column = require_column(*relation, source.id_column, "'id'");
   result.id.name = "id";
