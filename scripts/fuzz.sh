@@ -20,18 +20,8 @@ shift $(( $# > 0 ? 1 : 0 ))
 targets=("$@")
 ((${#targets[@]})) || targets=(last_updated_fuzz query_string_fuzz mapping_loader_fuzz)
 
-scripts/install-deps.sh
 # clang and its runtimes (libFuzzer, sanitizers), and llvm-symbolizer for the stacks.
-clang_packages=(clang-14 libclang-rt-14-dev llvm-14)
-for p in "${clang_packages[@]}"; do
-    if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true) != "install ok installed" ]]; then
-        echo "fuzz.sh: installing ${clang_packages[*]}" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${clang_packages[@]}" >/dev/null
-        break
-    fi
-done
+scripts/install-deps.sh clang-14 libclang-rt-14-dev llvm-14
 
 build_dir=build-fuzz
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -2,6 +2,11 @@
 # install-deps.sh: install the Debian 12 packages storygate needs to build, test and run
 # the demo. Idempotent: it asks apt only when a package is missing, and prints one line
 # when everything is already there.
+#
+#   scripts/install-deps.sh [EXTRA_PACKAGE...]
+#
+# Scripts that need more (clang for the sanitizer and fuzzing builds, wrk for the
+# benchmark) name it as arguments, so there is one place that talks to apt.
 set -euo pipefail
 
 packages=(
@@ -30,6 +35,7 @@ packages=(
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     packages+=(nodejs npm)
 fi
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

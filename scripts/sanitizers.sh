@@ -44,16 +44,7 @@ if [[ -z ${STORYGATE_TEST_DATABASE_URL:-} ]]; then
 fi
 
 # clang and its runtimes (sanitizers), and llvm-symbolizer for readable stacks.
-clang_packages=(clang-14 libclang-rt-14-dev llvm-14)
-for p in "${clang_packages[@]}"; do
-    if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true) != "install ok installed" ]]; then
-        echo "sanitizers.sh: installing ${clang_packages[*]}" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${clang_packages[@]}" >/dev/null
-        break
-    fi
-done
+scripts/install-deps.sh clang-14 libclang-rt-14-dev llvm-14
 
 jobs=$(nproc)
 read -r -a extra_ctest_args <<<"${STORYGATE_SANITIZER_CTEST_ARGS:-}"
