@@ -230,7 +230,7 @@ int run_explain(const config::settings& settings) {
        mapping->queries.list_since, "list_since", {"-infinity", "25", "0"});
   if (key) {
     show("GET /api/v1/customers: a page that follows on (keyset)", mapping->queries.list_after, "list_after",
-         {"-infinity", key->first, key->second, "25"});
+         {key->first, key->second, "25"});
     show("GET /api/v1/customers: count on a page that follows on (rows changed since the sync began)",
          mapping->queries.count_changed, "count_changed", {key->first});
   }

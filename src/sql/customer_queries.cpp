@@ -78,21 +78,32 @@ customer_queries customer_queries::build(const mapping::catalog& catalog,
   const std::string keyset = ",\n       " + updated + "::text, " + id + "::text";
   const std::string records = "SELECT " + select_list(catalog, zone);
   const std::string filter = catalog.filter_sql.empty() ? "" : "\n   AND " + catalog.filter_sql;
-  const std::string since = "\n WHERE " + since_condition(catalog, zone, overlap) + filter;
+  // A record without an id cannot be synced, and the keyset comparison
+  // (updated_at, id) > (...) could never pass it: such rows are not listed,
+  // and not counted either, so `count` matches what the pages deliver.
+  const std::string listed = "\n   AND " + id + " IS NOT NULL" + filter;
+  const std::string since = "\n WHERE " + since_condition(catalog, zone, overlap) + listed;
 
   customer_queries q;
   q.by_id = records + from + "\n WHERE " + id + " = $1" + filter;
   q.count_since = "SELECT count(*), max(" + updated + ")::text" + from + since;
-  // OFFSET still computes the select list of every row it skips: the page's
-  // rows are picked from the bare table first, and only they get their
-  // fields (subqueries over orders and the like) computed.
-  q.list_since = records + keyset + "\n  FROM (SELECT *" + from + since + order + "\n LIMIT $2 OFFSET $3) AS " +
-                 catalog.alias_sql + order;
-  q.list_after = records + keyset + from + since + "\n   AND (" + updated + ", " + id + ") > ($2::" +
-                 catalog.updated_at.source_type.name + ", $3::" + catalog.id.source_type.name + ")" +
-                 order + "\n LIMIT $4";
+  // OFFSET reads every row it skips. The skipping is done on the keys alone,
+  // which an index on (updated_at, id) answers by itself (an index-only scan
+  // reads no table row); then only the page's rows are fetched, through the
+  // same index, and only they get their fields (subqueries over orders and
+  // the like) computed.
+  q.list_since = records + keyset + "\n  FROM (SELECT " + updated + " AS storygate_updated, " + id +
+                 " AS storygate_id" + from + since + order + "\n LIMIT $2 OFFSET $3) AS storygate_page" +
+                 "\n  JOIN " + catalog.relation_sql + " AS " + catalog.alias_sql + "\n    ON " + updated +
+                 " = storygate_page.storygate_updated AND " + id + " = storygate_page.storygate_id" +
+                 "\n ORDER BY storygate_page.storygate_updated, storygate_page.storygate_id";
+  // The last row served matched last_updated, and so does every row after
+  // it in (updated_at, id) order: the key alone bounds the index scan.
+  q.list_after = records + keyset + from + "\n WHERE (" + updated + ", " + id + ") > ($1::" +
+                 catalog.updated_at.source_type.name + ", $2::" + catalog.id.source_type.name + ")" +
+                 listed + order + "\n LIMIT $3";
   q.count_changed = "SELECT count(*)" + from + "\n WHERE " + updated + " > $1::" +
-                    catalog.updated_at.source_type.name + filter;
+                    catalog.updated_at.source_type.name + listed;
   return q;
 }
 

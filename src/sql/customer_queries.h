@@ -13,13 +13,14 @@ namespace storygate::sql {
 // mapping order, then (list queries only) the row's updated_at and id as text:
 // the keyset the next page of the walk resumes after.
 //
-// `last_updated` ($1 of the list statements) is timestamptz text; absent, the
-// API passes '-infinity'. Rows whose updated_at is NULL are never listed.
+// `last_updated` ($1 of the statements that take it) is timestamptz text;
+// absent, the API passes '-infinity'. Rows whose updated_at or id is NULL are
+// never listed.
 struct customer_queries {
   std::string by_id;          // $1 id
   std::string count_since;    // $1 last_updated -> count(*), max(updated_at)::text
   std::string list_since;     // $1 last_updated, $2 limit, $3 offset
-  std::string list_after;     // $1 last_updated, $2 updated_at and $3 id of the last row served, $4 limit
+  std::string list_after;     // $1 updated_at and $2 id of the last row served, $3 limit
   std::string count_changed;  // $1 a max(updated_at) from count_since -> rows stamped later
 
   // `overlap` widens every last_updated backwards, so rows committed late by

@@ -88,10 +88,27 @@ const std::string keyset = R"(,
 const std::string order = R"(
  ORDER BY "customer"."last_modified", "customer"."cust_id")";
 
-// The OFFSET page picks its rows from the bare table, then computes their fields.
+// Rows without an id are neither listed nor counted.
+const std::string listed = R"(
+   AND "customer"."cust_id" IS NOT NULL)";
+
+// The OFFSET page skips over the keys alone, then fetches its own rows.
 std::string offset_page(const std::string& since) {
-  return records + keyset + "\n  FROM (SELECT *" + from + since + order + R"(
- LIMIT $2 OFFSET $3) AS "customer")" + order;
+  return records + keyset + R"(
+  FROM (SELECT "customer"."last_modified" AS storygate_updated, "customer"."cust_id" AS storygate_id)" +
+         from + since + order + R"(
+ LIMIT $2 OFFSET $3) AS storygate_page
+  JOIN "legacy"."cust" AS "customer"
+    ON "customer"."last_modified" = storygate_page.storygate_updated AND "customer"."cust_id" = storygate_page.storygate_id
+ ORDER BY storygate_page.storygate_updated, storygate_page.storygate_id)";
+}
+
+// A keyset page: after the last row served, whatever last_updated was.
+std::string keyset_page(const std::string& updated_type) {
+  return records + keyset + from + R"(
+ WHERE ("customer"."last_modified", "customer"."cust_id") > ($1::)" + updated_type + R"(, $2::integer))" +
+         listed + order + R"(
+ LIMIT $3)";
 }
 
 TEST(CustomerQueries, ByIdDoesNotDependOnUpdatedAtTypeOrOverlap) {
@@ -109,74 +126,63 @@ TEST(CustomerQueries, TimestampWithoutTimeZoneUpdatedAt) {
   const auto q = customer_queries::build(make_catalog(timestamp_type), 0s);
   // last_updated as the source's wall clock, so an index on the column is usable.
   const std::string since = R"(
- WHERE "customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'America/Chicago'))";
+ WHERE "customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'America/Chicago'))" + listed;
   EXPECT_EQ(q.count_since, R"(SELECT count(*), max("customer"."last_modified")::text)" + from + since);
   EXPECT_EQ(q.list_since, offset_page(since));
-  EXPECT_EQ(q.list_after, records + keyset + from + since + R"(
-   AND ("customer"."last_modified", "customer"."cust_id") > ($2::timestamp without time zone, $3::integer))" +
-                              order + R"(
- LIMIT $4)");
+  EXPECT_EQ(q.list_after, keyset_page("timestamp without time zone"));
   EXPECT_EQ(q.count_changed, R"(SELECT count(*)
   FROM "legacy"."cust" AS "customer"
- WHERE "customer"."last_modified" > $1::timestamp without time zone)");
+ WHERE "customer"."last_modified" > $1::timestamp without time zone)" + listed);
 }
 
 TEST(CustomerQueries, TimestamptzUpdatedAt) {
   const auto q = customer_queries::build(make_catalog(timestamptz_type), 0s);
   const std::string since = R"(
- WHERE "customer"."last_modified" >= $1::timestamptz)";
+ WHERE "customer"."last_modified" >= $1::timestamptz)" + listed;
   EXPECT_EQ(q.count_since, R"(SELECT count(*), max("customer"."last_modified")::text)" + from + since);
   EXPECT_EQ(q.list_since, offset_page(since));
-  EXPECT_EQ(q.list_after, records + keyset + from + since + R"(
-   AND ("customer"."last_modified", "customer"."cust_id") > ($2::timestamp with time zone, $3::integer))" +
-                              order + R"(
- LIMIT $4)");
+  EXPECT_EQ(q.list_after, keyset_page("timestamp with time zone"));
   EXPECT_EQ(q.count_changed, R"(SELECT count(*)
   FROM "legacy"."cust" AS "customer"
- WHERE "customer"."last_modified" > $1::timestamp with time zone)");
+ WHERE "customer"."last_modified" > $1::timestamp with time zone)" + listed);
 }
 
 TEST(CustomerQueries, DateUpdatedAt) {
   const auto q = customer_queries::build(make_catalog(date_type), 0s);
   // Whole days: a change later on the day of last_updated is not missed.
   const std::string since = R"(
- WHERE "customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'America/Chicago')::date)";
+ WHERE "customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'America/Chicago')::date)" + listed;
   EXPECT_EQ(q.count_since, R"(SELECT count(*), max("customer"."last_modified")::text)" + from + since);
   EXPECT_EQ(q.list_since, offset_page(since));
-  EXPECT_EQ(q.list_after, records + keyset + from + since + R"(
-   AND ("customer"."last_modified", "customer"."cust_id") > ($2::date, $3::integer))" +
-                              order + R"(
- LIMIT $4)");
+  EXPECT_EQ(q.list_after, keyset_page("date"));
   EXPECT_EQ(q.count_changed, R"(SELECT count(*)
   FROM "legacy"."cust" AS "customer"
- WHERE "customer"."last_modified" > $1::date)");
+ WHERE "customer"."last_modified" > $1::date)" + listed);
 }
 
 TEST(CustomerQueries, OverlapWidensLastUpdatedBackwards) {
   EXPECT_EQ(customer_queries::build(make_catalog(timestamptz_type), 60s).count_since,
             R"(SELECT count(*), max("customer"."last_modified")::text)" + from + R"(
- WHERE "customer"."last_modified" >= ($1::timestamptz - interval '60 seconds'))");
+ WHERE "customer"."last_modified" >= ($1::timestamptz - interval '60 seconds'))" + listed);
   EXPECT_EQ(customer_queries::build(make_catalog(timestamp_type), 60s).count_since,
             R"(SELECT count(*), max("customer"."last_modified")::text)" + from + R"(
- WHERE "customer"."last_modified" >= (($1::timestamptz - interval '60 seconds') AT TIME ZONE 'America/Chicago'))");
+ WHERE "customer"."last_modified" >= (($1::timestamptz - interval '60 seconds') AT TIME ZONE 'America/Chicago'))" + listed);
   EXPECT_EQ(customer_queries::build(make_catalog(date_type), 3600s).count_since,
             R"(SELECT count(*), max("customer"."last_modified")::text)" + from + R"(
- WHERE "customer"."last_modified" >= (($1::timestamptz - interval '3600 seconds') AT TIME ZONE 'America/Chicago')::date)");
+ WHERE "customer"."last_modified" >= (($1::timestamptz - interval '3600 seconds') AT TIME ZONE 'America/Chicago')::date)" + listed);
 }
 
-TEST(CustomerQueries, OverlapAppliesToEveryListStatement) {
+// The overlap widens where a walk starts; later pages continue from a key and
+// the changed-row count compares exactly.
+TEST(CustomerQueries, OverlapAppliesWhereAWalkStarts) {
   const auto q = customer_queries::build(make_catalog(timestamptz_type), 60s);
   const std::string since = R"(
- WHERE "customer"."last_modified" >= ($1::timestamptz - interval '60 seconds'))";
+ WHERE "customer"."last_modified" >= ($1::timestamptz - interval '60 seconds'))" + listed;
   EXPECT_EQ(q.list_since, offset_page(since));
-  EXPECT_EQ(q.list_after, records + keyset + from + since + R"(
-   AND ("customer"."last_modified", "customer"."cust_id") > ($2::timestamp with time zone, $3::integer))" +
-                              order + R"(
- LIMIT $4)");
-  // The baseline comparison is exact: no overlap.
+  EXPECT_EQ(q.list_after, keyset_page("timestamp with time zone"));
   EXPECT_EQ(q.count_changed, R"(SELECT count(*)
   FROM "legacy"."cust" AS "customer"
- WHERE "customer"."last_modified" > $1::timestamp with time zone)");
+ WHERE "customer"."last_modified" > $1::timestamp with time zone)" + listed);
 }
 
 TEST(CustomerQueries, OnlyTheIdWhenNoFields) {
@@ -198,10 +204,10 @@ TEST(CustomerQueries, TextIdIsSelectedAsIs) {
   EXPECT_EQ(q.list_after, R"(SELECT "customer"."code",
        "customer"."last_modified"::text, "customer"."code"::text
   FROM "legacy"."cust" AS "customer"
- WHERE "customer"."last_modified" >= $1::timestamptz
-   AND ("customer"."last_modified", "customer"."code") > ($2::timestamp with time zone, $3::character varying(80))
+ WHERE ("customer"."last_modified", "customer"."code") > ($1::timestamp with time zone, $2::character varying(80))
+   AND "customer"."code" IS NOT NULL
  ORDER BY "customer"."last_modified", "customer"."code"
- LIMIT $4)");
+ LIMIT $3)");
 }
 
 TEST(CustomerQueries, UuidIdIsSelectedAsText) {
@@ -220,7 +226,7 @@ TEST(CustomerQueries, SourceZoneIsQuotedAsALiteral) {
   EXPECT_EQ(customer_queries::build(c, 0s).count_since,
             R"(SELECT count(*), max("customer"."last_modified")::text
   FROM "legacy"."cust" AS "customer"
- WHERE "customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'Bad''Zone'))");
+ WHERE "customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'Bad''Zone'))" + listed);
 }
 
 // ---------------------------------------------------------------- only placeholders
@@ -255,7 +261,7 @@ TEST(CustomerQueries, RequestValuesOnlyAsPlaceholders) {
       EXPECT_EQ(placeholders(q.by_id), (S{"$1"}));
       EXPECT_EQ(placeholders(q.count_since), (S{"$1"}));
       EXPECT_EQ(placeholders(q.list_since), (S{"$1", "$2", "$3"}));
-      EXPECT_EQ(placeholders(q.list_after), (S{"$1", "$2", "$3", "$4"}));
+      EXPECT_EQ(placeholders(q.list_after), (S{"$1", "$2", "$3"}));
       EXPECT_EQ(placeholders(q.count_changed), (S{"$1"}));
       for (const auto* sql : {&q.by_id, &q.count_since, &q.list_since, &q.list_after,
                               &q.count_changed}) {
