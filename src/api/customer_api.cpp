@@ -60,7 +60,8 @@ statement_runner::statement_runner(db::lease& lease, const compiled_mapping& m, 
     // for this transaction only.
     tx_ = std::make_unique<pqxx::read_transaction>(lease.connection);
     tx_->exec("SET LOCAL TimeZone = " + tx_->quote(m.catalog->source.time_zone.value) +
-              "; SET LOCAL statement_timeout = " + std::to_string(mode.statement_timeout.count()));
+              "; SET LOCAL statement_timeout = " + std::to_string(mode.statement_timeout.count()) +
+              db::jit_off(lease.connection, "LOCAL "));
   }
 }
 

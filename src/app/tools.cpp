@@ -41,7 +41,7 @@ struct prepared_session {
       : connection(connect(s, conninfo)), in_transaction(s.pgbouncer) {
     if (in_transaction) {
       pqxx::nontransaction begin(*connection);
-      begin.exec("BEGIN READ ONLY");
+      begin.exec("BEGIN READ ONLY" + db::jit_off(*connection, "LOCAL "));
     }
     db::lease lease{*connection, generation};
     api::prepare(lease, m);

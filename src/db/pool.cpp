@@ -53,6 +53,12 @@ std::string_view describe(failure f) {
   return "internal";
 }
 
+std::string jit_off(const pqxx::connection_base& connection, std::string_view scope) {
+  // PostgreSQL 11 introduced JIT; older servers reject the setting.
+  if (connection.server_version() < 110000) return "";
+  return "; SET " + std::string(scope) + "jit = off";
+}
+
 std::unique_ptr<pqxx::connection> open_session(const pool_options& options, const std::string& conninfo) {
   auto connection = std::make_unique<pqxx::connection>(conninfo);
   if (!options.session_state) return connection;  // pgbouncer: set per transaction instead
@@ -60,7 +66,7 @@ std::unique_ptr<pqxx::connection> open_session(const pool_options& options, cons
   // the server itself.
   pqxx::nontransaction setup(*connection);
   setup.exec("SET default_transaction_read_only = on; SET statement_timeout = " +
-             std::to_string(options.statement_timeout.count()));
+             std::to_string(options.statement_timeout.count()) + jit_off(*connection));
   setup.commit();
   return connection;
 }

@@ -58,6 +58,15 @@ struct pool_options {
 // Opens a session to `conninfo` the way every pooled one is opened: read-only,
 // with the statement timeout (unless options.session_state is off). Throws
 // what libpqxx throws when it cannot.
+// "; SET [scope]jit = off" for servers that have JIT (11 and later), else "".
+// JIT compiles a plan whenever its cost estimate passes jit_above_cost, and
+// the correlated subqueries of a mapping (orders per customer, ...) inflate
+// the estimate of a page that runs in tens of milliseconds: in the 1M-customer
+// benchmark, compiling took 240 ms of a 290 ms page. No statement of ours runs
+// long enough to repay it. `scope` is "" for a session, "LOCAL " for a
+// transaction.
+std::string jit_off(const pqxx::connection_base& connection, std::string_view scope = "");
+
 std::unique_ptr<pqxx::connection> open_session(const pool_options& options, const std::string& conninfo);
 std::unique_ptr<pqxx::connection> open_session(const pool_options& options);
 

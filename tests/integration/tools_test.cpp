@@ -1,6 +1,7 @@
 // The DBA's tools, run as a DBA runs them: check, explain, preview and init
 // against a real database.
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 #include <rapidjson/document.h>
 
 #include "harness.h"
@@ -70,6 +71,32 @@ TEST_F(ToolsTest, ExplainShowsTheSqlAndThePlans) {
   EXPECT_NE(r.output.find("-- GET /api/v1/customers: a page that follows on (keyset)"), std::string::npos);
   EXPECT_NE(r.output.find("Index Scan using cust_master_last_chg_ts_cust_no_idx"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Execution Time"), std::string::npos);
+}
+
+// JIT compiles whenever a plan's cost estimate passes jit_above_cost, and a
+// page's correlated subqueries push it there while the page itself takes
+// milliseconds: storygate's sessions, and its transactions behind pgbouncer,
+// run without it. This database asks for JIT on every statement, and a plain
+// session does get it, so the test can tell.
+TEST_F(ToolsTest, StatementsRunWithoutJit) {
+  scratch_database db("");
+  db.run_psql_file(source_path("scripts/demo-database.sql"), {{"customers", "50"}});
+  db.exec("ALTER DATABASE \"" + db.name() + "\" SET jit_above_cost = 0");
+  {
+    pqxx::connection plain(db.url());
+    pqxx::nontransaction tx(plain);
+    std::string plan;
+    for (const auto& row : tx.exec("EXPLAIN SELECT count(*) FROM legacy.cust_master")) plan += row[0].c_str();
+    ASSERT_NE(plan.find("JIT:"), std::string::npos) << "no JIT on this server: the test cannot tell\n" << plan;
+  }
+  for (const bool pgbouncer : {false, true}) {
+    std::vector<std::string> args{"explain", "--mapping", source_path("mappings/demo.yaml")};
+    if (pgbouncer) args.push_back("--pgbouncer");
+    const auto r = run_storygate(args, {{"STORYGATE_DATABASE_URL", db.url()}});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("Execution Time"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("JIT:"), std::string::npos) << (pgbouncer ? "--pgbouncer\n" : "") << r.output;
+  }
 }
 
 TEST_F(ToolsTest, PreviewPrintsWhatDailyStoryGets) {
