@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "api/page_links.h"
 #include "api/records.h"
 #include "json/record_writer.h"
 #include "log/logger.h"
@@ -69,10 +70,18 @@ statement_runner::~statement_runner() = default;
 
 namespace {
 
-// {"count": N, "start": "S", "limit": "L", "records": [...]}. start and limit
-// are strings in DailyStory's example, and echoed as such.
+// Whether a walk goes on past this page. A short page is the last; so is one
+// that reaches the count (rows changed during the walk raise the count).
+bool has_next_page(const list_request& request, int64_t count, std::size_t rows) {
+  return rows == request.limit && request.start + rows < static_cast<uint64_t>(count);
+}
+
+// {"count": N, "start": "S", "limit": "L", "records": [...], "next": "..."}.
+// start and limit are strings in DailyStory's example, and echoed as such;
+// `next` (absent on the last page) is ours, and DailyStory ignores it.
 std::string page_json(const mapping::catalog& catalog, const list_request& request, int64_t count,
-                      const pqxx::result& rows, const conversion_warning& warn) {
+                      const pqxx::result& rows, const std::string* next_target,
+                      const conversion_warning& warn) {
   json::record_writer w;
   w.begin_object();
   w.key("count");
@@ -85,6 +94,10 @@ std::string page_json(const mapping::catalog& catalog, const list_request& reque
   w.begin_array();
   for (const auto& row : rows) write_record(w, catalog, row, warn);
   w.end_array();
+  if (next_target) {
+    w.key("next");
+    w.string(*next_target);
+  }
   w.end_object();
   return w.take();
 }
@@ -102,7 +115,7 @@ void advance_walk(sync_cursors& cursors, observe::metrics* metrics, const mappin
   next.walk.records += rows.size();
   next.walk.past_baseline += past(end) - past(request.start);
   if (resumed_from) cursors.erase(*resumed_from);
-  if (rows.size() < request.limit || end >= static_cast<uint64_t>(count)) {
+  if (!has_next_page(request, count, rows.size())) {
     report_walk(next.walk, true, metrics);
     return;
   }
@@ -236,10 +249,16 @@ void customer_api::list_customers(list_request request, responder respond) {
           rows = run("list_since", since, request.limit, static_cast<long long>(request.start));
         }
 
-        std::string body = page_json(*m->catalog, request, count, rows, warn);
+        std::optional<std::string> next_target;
+        if (has_next_page(request, count, rows.size()))
+          next_target = next_page_target(request, request.start + rows.size());
+        auto reply = json_reply(
+            page_json(*m->catalog, request, count, rows, next_target ? &*next_target : nullptr, warn),
+            rows.size());
+        if (next_target) reply.headers.emplace_back("Link", next_link_header(*next_target));
         advance_walk(cursors, metrics, *m->catalog, request, client, since, std::move(next), count, rows,
                      resume ? &resume_key : nullptr);
-        respond(json_reply(std::move(body), rows.size()));
+        respond(std::move(reply));
       },
       [respond](db::failure f) { respond(failure_reply(f)); });
 }

@@ -176,6 +176,17 @@ std::string openapi_document(const mapping::catalog& catalog, unsigned default_l
   w.key("200");
   w.begin_object();
   put(w, "description", "One page of customers");
+  w.key("headers");
+  w.begin_object();
+  w.key("Link");
+  w.begin_object();
+  put(w, "description", "<next page>; rel=\"next\" (RFC 8288), absent on the last page");
+  w.key("schema");
+  w.begin_object();
+  put(w, "type", "string");
+  w.end_object();
+  w.end_object();
+  w.end_object();
   json_content(w, "#/components/schemas/CustomerPage");
   w.end_object();
   common_errors(w);
@@ -252,6 +263,13 @@ std::string openapi_document(const mapping::catalog& catalog, unsigned default_l
   w.begin_object();
   put(w, "$ref", "#/components/schemas/Customer");
   w.end_object();
+  w.end_object();
+  w.key("next");
+  w.begin_object();
+  put(w, "type", "string");
+  put(w, "description",
+      "The next page of this sync, relative to the server; absent on the last page. "
+      "Following it is the same as asking for start + records served.");
   w.end_object();
   w.end_object();
   w.end_object();

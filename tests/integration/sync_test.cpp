@@ -10,6 +10,7 @@
 #include <rapidjson/document.h>
 
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -22,35 +23,53 @@ namespace {
 struct page {
   int count = 0;
   std::vector<int> ids;
+  std::optional<std::string> next;  // the body's "next" link
 };
 
-page fetch(unsigned short port, const std::string& since, int start, int limit) {
-  const auto res = http_get(port, "/api/v1/customers?last_updated=" + since + "&start=" +
-                                      std::to_string(start) + "&limit=" + std::to_string(limit),
-                            bearer());
+std::string page_target(const std::string& since, int start, int limit) {
+  return "/api/v1/customers?last_updated=" + since + "&start=" + std::to_string(start) +
+         "&limit=" + std::to_string(limit);
+}
+
+page fetch_target(unsigned short port, const std::string& target) {
+  const auto res = http_get(port, target, bearer());
   EXPECT_EQ(res.status, 200u) << res.body;
   rapidjson::Document doc;
   doc.Parse(res.body.c_str());
   page p;
   p.count = doc["count"].GetInt();
-  for (const auto& r : doc["records"].GetArray()) p.ids.push_back(r["id"].GetInt());
+  for (const auto& r : doc["records"].GetArray()) p.ids.push_back(r["id"].IsInt() ? r["id"].GetInt() : -1);
+  if (doc.HasMember("next")) p.next = doc["next"].GetString();
+  // The Link header and the body's link always agree.
+  EXPECT_EQ(res.header("link"), p.next ? "<" + *p.next + ">; rel=\"next\"" : "") << target;
   return p;
 }
 
-enum class stop_rule { at_count, at_short_page };
+page fetch(unsigned short port, const std::string& since, int start, int limit) {
+  return fetch_target(port, page_target(since, start, limit));
+}
 
-// Walks like DailyStory: start = 0, limit, 2*limit, ... until `rule` says
-// done. Between pages, `meddle(page_number, ids_so_far)` changes the table.
+// How a client knows a sync is done: DailyStory stops at the count or at a
+// short page; a client following links stops when there is no next one.
+enum class stop_rule { at_count, at_short_page, follow_next };
+
+// Walks like DailyStory (start = 0, limit, 2*limit, ...) or by following
+// `next` until `rule` says done. Between pages, `meddle(page_number)`
+// changes the table.
 template <typename Meddle>
 std::set<int> walk(unsigned short port, stop_rule rule, Meddle meddle) {
   std::set<int> delivered;
   const int limit = 10;
+  const std::string since = "2023-01-01T00:00:00Z";
+  std::string target = page_target(since, 0, limit);
   for (int start = 0, number = 0;; start += limit, ++number) {
-    const page p = fetch(port, "2023-01-01T00:00:00Z", start, limit);
+    const page p = fetch_target(port, target);
     delivered.insert(p.ids.begin(), p.ids.end());
-    const bool done = rule == stop_rule::at_count ? start + limit >= p.count
-                                                  : static_cast<int>(p.ids.size()) < limit;
+    const bool done = rule == stop_rule::at_count        ? start + limit >= p.count
+                      : rule == stop_rule::at_short_page ? static_cast<int>(p.ids.size()) < limit
+                                                         : !p.next;
     if (done || number > 50) break;
+    target = rule == stop_rule::follow_next ? *p.next : page_target(since, start + limit, limit);
     meddle(number);
   }
   return delivered;
@@ -127,11 +146,65 @@ TEST_P(SyncTest, CountStaysRightAndWalkResumesAfterRestart) {
 }
 
 INSTANTIATE_TEST_SUITE_P(StopRules, SyncTest,
-                         ::testing::Values(stop_rule::at_count, stop_rule::at_short_page),
+                         ::testing::Values(stop_rule::at_count, stop_rule::at_short_page,
+                                           stop_rule::follow_next),
                          [](const auto& param_info) {
-                           return param_info.param == stop_rule::at_count ? std::string("StopAtCount")
-                                                                    : std::string("StopAtShortPage");
+                           switch (param_info.param) {
+                             case stop_rule::at_count: return std::string("StopAtCount");
+                             case stop_rule::at_short_page: return std::string("StopAtShortPage");
+                             case stop_rule::follow_next: break;
+                           }
+                           return std::string("FollowNextLinks");
                          });
+
+// A record without an id cannot be synced: it is neither listed nor counted,
+// so a client stopping at `count` or at a short page still gets every other
+// row, on keyset and on OFFSET pages alike.
+TEST(RowsWithoutIdTest, AreNeitherListedNorCounted) {
+  scratch_database db(read_file(source_path("tests/integration/fixtures/sync.sql")) +
+                      "ALTER TABLE legacy.members DROP CONSTRAINT members_pkey, ALTER member_id DROP NOT NULL;"
+                      "INSERT INTO legacy.members (member_id, full_name, changed_at)"
+                      "  SELECT NULL, 'no id', timestamptz '2023-01-01 00:00:00+00' + n * interval '1 hour'"
+                      "  FROM generate_series(0, 10) AS n;");
+  server srv({"serve", "--mapping", source_path("tests/integration/fixtures/sync.yaml")},
+             {{"STORYGATE_DATABASE_URL", db.url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
+  std::set<int> delivered;
+  int pages = 0;
+  for (int start = 0;; start += 10, ++pages) {
+    const page p = fetch(srv.port(), "2023-01-01T00:00:00Z", start, 10);
+    EXPECT_EQ(p.count, 100);
+    delivered.insert(p.ids.begin(), p.ids.end());
+    if (p.ids.size() < 10 || pages > 20) break;
+  }
+  EXPECT_EQ(delivered.size(), 100u);
+  EXPECT_EQ(pages, 10);  // ten full pages, then an empty one
+  // An OFFSET page (a server that knows no walk) skips them too.
+  server fresh({"serve", "--mapping", source_path("tests/integration/fixtures/sync.yaml")},
+               {{"STORYGATE_DATABASE_URL", db.url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
+  const page deep = fetch(fresh.port(), "2023-01-01T00:00:00Z", 50, 10);
+  EXPECT_EQ(deep.ids, (std::vector<int>{51, 52, 53, 54, 55, 56, 57, 58, 59, 60}));
+}
+
+// The link carries last_updated as the server read it, percent-encoded: an
+// offset's '+' arrives as a '+', not as a space, and the walk it continues
+// is the same one (so it resumes by keyset, not OFFSET).
+TEST(NextLinkTest, KeepsTheOffsetAndContinuesTheSameWalk) {
+  scratch_database db(read_file(source_path("tests/integration/fixtures/sync.sql")));
+  server srv({"serve", "--mapping", source_path("tests/integration/fixtures/sync.yaml")},
+             {{"STORYGATE_DATABASE_URL", db.url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
+  const page first = fetch(srv.port(), "2023-01-01T05:30:00%2B05:30", 0, 40);
+  ASSERT_TRUE(first.next);
+  EXPECT_EQ(*first.next, "/api/v1/customers?last_updated=2023-01-01%2005%3A30%3A00%2B05%3A30&start=40&limit=40");
+  const page second = fetch_target(srv.port(), *first.next);
+  EXPECT_EQ(second.ids.front(), first.ids.back() + 1);
+  ASSERT_TRUE(second.next);
+  const page last = fetch_target(srv.port(), *second.next);
+  EXPECT_EQ(last.ids.size(), 20u);
+  EXPECT_FALSE(last.next);
+  // Served by keyset: the walk's summary counts no OFFSET page after the first.
+  EXPECT_TRUE(eventually([&] { return srv.logs().find(R"("offset_pages":0)") != std::string::npos; }))
+      << srv.logs();
+}
 
 // A long transaction stamps a row, a sync reads past that time without seeing
 // it (not committed yet), then it commits. The next sync asks from the time
