@@ -583,10 +583,11 @@ read -r _ count_first_ms _ <<<"$(pgbench_run 1 3 "$work/count_since.pgbench" -D 
 read -r _ count_later_ms _ <<<"$(pgbench_run 1 3 "$work/count_changed.pgbench" -D "p1=$baseline_max")"
 say "count: first page (count_since) $count_first_ms ms, keyset pages (count_changed > '$baseline_max') $count_later_ms ms"
 
-# Naive OFFSET paging for contrast: no keyset continuation at all. Only the first and
-# the last five pages (a whole walk is quadratic); each is bounded by storygate's
-# statement timeout (a 504) and by curl's --max-time.
-say "naive OFFSET paging (--sync-cursor-limit 0): first and last 5 pages"
+# Every page by OFFSET, as a sync that lands on a restarted server or another replica
+# is served until it can follow on: no keyset continuation at all. Only the first
+# and the last five pages (a whole walk grows quadratically); each is bounded by
+# storygate's statement timeout (a 504) and by curl's --max-time.
+say "OFFSET only (--sync-cursor-limit 0): first and last 5 pages"
 start_server naive --sync-cursor-limit 0
 {
     for ((i = 0; i < 5; i++)); do printf 'url = "%s/api/v1/customers?limit=%d&start=%d"\n' "$base" "$sync_limit" $((i * sync_limit)); done
@@ -711,7 +712,7 @@ total_s=$(num "($(now_ms) - $run_started) / 1000" 0)
         "$sync_best" "$copy_best" "$copy_jit" "$sync_ratio" "$(verdict "$sync_ratio <= 2.0")" "$page_ratio" "$(num "$last_ms" 1)" "$(num "$first_ms" 1)" "$(verdict "$page_ratio <= 1.5")" "$(num "$page1_ms" 1)" "$count_first_ms" "$count_later_ms"
     printf 'list limit=100  %s req/s p99 %s ms, %s MB/s (%s bytes/reply, JSON and headers); statuses %s; random start 0..%s (OFFSET), %s connections\n' \
         "$list_rps" "$list_p99" "$list_mbs" "$list_bytes" "${list_statuses:-?}" $((customers - 100)) "$list_connections"
-    printf 'naive OFFSET    limit=%s, --sync-cursor-limit 0: first pages %s ms, last pages %s ms: last/first %s; %s of 5 last pages failed (statuses %s)\n' \
+    printf 'OFFSET only     limit=%s, --sync-cursor-limit 0: first pages %s ms, last pages %s ms: last/first %s; %s of 5 last pages failed (statuses %s)\n' \
         "$sync_limit" "$(num "$naive_first_ms" 1)" "$(num "$naive_last_ms" 1)" "$naive_ratio" "$naive_failed" "$naive_codes"
     printf 'memory          peak RSS %s MB at 256 connections (target <= 64 MB: %s); fresh server idle %s MB; after the runs above %s MB\n' \
         "$peak_mb" "$(verdict "$peak_mb <= 64")" "$idle_mb" "$peak_after_runs"
