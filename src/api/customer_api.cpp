@@ -102,9 +102,11 @@ std::string page_json(const mapping::catalog& catalog, const list_request& reque
   return w.take();
 }
 
-// Books the page into its walk: the cursor it was resumed from is spent; the
-// walk either ends here (logged and counted) or is stored under the start
-// its next page will ask for, with the key of the last row served.
+// Books the page into its walk. The cursor it was resumed from is kept,
+// followed, for a repeat of this request; the one before it is dropped. The
+// walk either ends here (logged and counted, unless this page is a repeat and
+// that was done already) or is stored under the start its next page will ask
+// for, with the key of the last row served.
 void advance_walk(sync_cursors& cursors, observe::metrics* metrics, const mapping::catalog& catalog,
                   const list_request& request, const std::string& client, const std::string& since,
                   sync_cursor next, int64_t count, const pqxx::result& rows, const std::string* resumed_from) {
@@ -114,9 +116,15 @@ void advance_walk(sync_cursors& cursors, observe::metrics* metrics, const mappin
   next.walk.pages += 1;
   next.walk.records += rows.size();
   next.walk.past_baseline += past(end) - past(request.start);
-  if (resumed_from) cursors.erase(*resumed_from);
+  const bool repeat = next.followed;
+  if (resumed_from) {
+    cursors.mark_followed(*resumed_from);
+    if (!next.continued_from.empty()) cursors.erase(next.continued_from);
+    next.continued_from = *resumed_from;
+  }
+  next.followed = false;
   if (!has_next_page(request, count, rows.size())) {
-    report_walk(next.walk, true, metrics);
+    if (!repeat) report_walk(next.walk, true, metrics);
     return;
   }
   const auto& last = rows[rows.size() - 1];

@@ -32,18 +32,18 @@ void sync_cursors::store(const std::string& key, sync_cursor cursor) {
       found->second.stored_at = now;
       recency_.splice(recency_.begin(), recency_, found->second.recency);
     } else if (capacity_ > 0) {
-      if (entries_.size() >= capacity_) {
-        const auto oldest = entries_.find(recency_.back());
-        ended.push_back(std::move(oldest->second.cursor.walk));
-        entries_.erase(oldest);
-        recency_.pop_back();
-      }
+      if (entries_.size() >= capacity_) drop_oldest(ended);
       recency_.push_front(key);
       entries_.emplace(key, entry{std::move(cursor), now, recency_.begin()});
     }
   }
   if (abandoned_)
     for (const auto& walk : ended) abandoned_(walk);
+}
+
+void sync_cursors::mark_followed(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  if (const auto found = entries_.find(key); found != entries_.end()) found->second.cursor.followed = true;
 }
 
 void sync_cursors::erase(const std::string& key) {
@@ -57,14 +57,16 @@ void sync_cursors::erase(const std::string& key) {
 std::vector<sync_walk> sync_cursors::sweep_expired() {
   std::vector<sync_walk> ended;
   const auto now = std::chrono::steady_clock::now();
-  while (!recency_.empty()) {
-    const auto oldest = entries_.find(recency_.back());
-    if (now - oldest->second.stored_at <= max_age_) break;
-    ended.push_back(std::move(oldest->second.cursor.walk));
-    entries_.erase(oldest);
-    recency_.pop_back();
-  }
+  while (!recency_.empty() && now - entries_.find(recency_.back())->second.stored_at > max_age_)
+    drop_oldest(ended);
   return ended;
+}
+
+void sync_cursors::drop_oldest(std::vector<sync_walk>& ended) {
+  const auto oldest = entries_.find(recency_.back());
+  if (!oldest->second.cursor.followed) ended.push_back(std::move(oldest->second.cursor.walk));
+  entries_.erase(oldest);
+  recency_.pop_back();
 }
 
 std::size_t sync_cursors::size() const {

@@ -9,6 +9,10 @@
 // In memory, bounded in entries and age. A request that finds no cursor (a
 // restart, another replica, an expired walk) falls back to OFFSET.
 //
+// A cursor a walk has moved past is kept (marked followed) until the walk
+// moves on once more: a client that did not get a page and asks for it again
+// is served the same rows by keyset, not shifted ones by OFFSET.
+//
 // Thread-safe.
 #include <chrono>
 #include <cstdint>
@@ -44,6 +48,12 @@ struct sync_cursor {
   int64_t baseline_count = 0;
   std::optional<std::string> baseline_max_updated_at;
   sync_walk walk;
+  // The key of the cursor this one continued from (kept for a repeated
+  // request), or empty on a walk's first cursor.
+  std::string continued_from;
+  // Set by find(): the walk has already moved past this cursor, so the
+  // request that found it repeats a page.
+  bool followed = false;
 };
 
 class sync_cursors {
@@ -60,13 +70,15 @@ class sync_cursors {
   std::optional<sync_cursor> find(const std::string& key);
   // Stores or replaces; evicts the least recently used entry when full.
   void store(const std::string& key, sync_cursor cursor);
-  // Forgets the walk stored under `key`, which has ended.
+  // The walk stored under `key` has moved past it: kept for a repeated
+  // request, no longer reported as abandoned when it expires.
+  void mark_followed(const std::string& key);
   void erase(const std::string& key);
   std::size_t size() const;
 
  private:
   struct entry {
-    sync_cursor cursor;
+    sync_cursor cursor;  // cursor.followed: see mark_followed
     std::chrono::steady_clock::time_point stored_at;
     std::list<std::string>::iterator recency;
   };
@@ -78,8 +90,11 @@ class sync_cursors {
   std::unordered_map<std::string, entry> entries_;
   std::list<std::string> recency_;  // most recent first
 
-  // Removes expired entries from the least recent end; returns their walks.
+  // Removes expired entries from the least recent end; returns the walks
+  // among them that were not followed.
   std::vector<sync_walk> sweep_expired();
+  // Removes the least recent entry; adds its walk to `ended` unless followed.
+  void drop_oldest(std::vector<sync_walk>& ended);
 };
 
 }  // namespace storygate::api
