@@ -71,6 +71,7 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
     ("port", po::value<uint16_t>()->default_value(defaults.port), "TCP port (0: any free port)")
     ("threads", po::value<unsigned>()->default_value(defaults.io_threads), "HTTP I/O threads")
     ("max-connections", po::value<unsigned>()->default_value(defaults.max_connections), "open client connections at most")
+    ("max-connections-per-address", po::value<unsigned>()->default_value(defaults.max_connections_per_address), "open connections from one client address at most (0: no cap)")
     ("max-requests-per-connection", po::value<unsigned>()->default_value(defaults.max_requests_per_connection), "requests on one keep-alive connection")
     ("max-header-bytes", po::value<std::size_t>()->default_value(defaults.max_header_bytes), "request header size limit (431)")
     ("max-url-bytes", po::value<std::size_t>()->default_value(defaults.max_url_bytes), "request target size limit (414)")
@@ -165,6 +166,7 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
   s.port = vm["port"].as<uint16_t>();
   s.io_threads = positive<unsigned>(vm, "threads");
   s.max_connections = positive<unsigned>(vm, "max-connections");
+  s.max_connections_per_address = vm["max-connections-per-address"].as<unsigned>();
   s.max_requests_per_connection = positive<unsigned>(vm, "max-requests-per-connection");
   s.max_header_bytes = positive<std::size_t>(vm, "max-header-bytes");
   s.max_url_bytes = positive<std::size_t>(vm, "max-url-bytes");

@@ -38,6 +38,7 @@ struct settings {
   uint16_t port = 8080;              // 0 picks a free port (logged at start-up)
   unsigned io_threads = 2;           // threads running the HTTP side
   unsigned max_connections = 1024;   // further connections are closed at once
+  unsigned max_connections_per_address = 0;  // from one client address; 0: no cap (behind a proxy)
   unsigned max_requests_per_connection = 1000;  // then the connection is closed
   std::size_t max_header_bytes = 16 * 1024;     // 431 beyond
   std::size_t max_url_bytes = 4 * 1024;         // 414 beyond

@@ -47,15 +47,22 @@ void listener::on_accept(boost::beast::error_code ec, net::ip::tcp::socket socke
     pause_timer_.expires_after(accept_pause);
     pause_timer_.async_wait([self = shared_from_this()](boost::beast::error_code) { self->do_accept(); });
     return;
-  } else if (context_.open_sessions.load() >= context_.settings.max_connections) {
+  }
+  boost::beast::error_code peer_error;
+  const auto peer = socket.remote_endpoint(peer_error);
+  std::shared_ptr<void> admission;
+  if (!peer_error && context_.open_sessions.load() < context_.settings.max_connections)
+    admission = context_.per_address.admit(peer.address());
+  if (!admission) {
+    // Over a limit, or already gone: closed at once, before any byte is read.
     boost::beast::error_code ignored;
     socket.close(ignored);
   } else {
     socket.set_option(net::ip::tcp::no_delay(true), ec);
     if (tls_)
-      std::make_shared<session<tls_stream>>(context_, std::move(socket), *tls_)->run();
+      std::make_shared<session<tls_stream>>(context_, std::move(socket), *tls_)->run(std::move(admission));
     else
-      std::make_shared<session<plain_stream>>(context_, std::move(socket))->run();
+      std::make_shared<session<plain_stream>>(context_, std::move(socket))->run(std::move(admission));
   }
   do_accept();
 }

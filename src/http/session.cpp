@@ -43,7 +43,8 @@ session<Stream>::~session() {
 }
 
 template <class Stream>
-void session<Stream>::run() {
+void session<Stream>::run(std::shared_ptr<void> admission) {
+  admission_ = std::move(admission);
   // Sessions are created on a strand; run on it so no two handlers overlap.
   net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
     if constexpr (std::is_same_v<Stream, tls_stream>) {

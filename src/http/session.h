@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 
+#include "http/address_limit.h"
 #include "http/replies.h"
 #include "http/router.h"
 
@@ -24,6 +25,7 @@ namespace storygate::http {
 struct session_context {
   router& routes;
   const config::settings& settings;
+  address_limit per_address{settings.max_connections_per_address};
   std::atomic<unsigned> open_sessions{0};
   std::atomic<unsigned> requests_in_flight{0};  // read, not yet fully answered
   std::atomic<bool> shutting_down{false};
@@ -47,7 +49,9 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   }
   ~session();
 
-  void run();
+  // `admission` (from address_limit::admit) is held for as long as the
+  // connection is open.
+  void run(std::shared_ptr<void> admission);
 
  private:
   void on_handshake(boost::beast::error_code ec);
@@ -71,6 +75,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   std::string request_id_;
   std::chrono::steady_clock::time_point started_;
   std::shared_ptr<void> response_keepalive_;
+  std::shared_ptr<void> admission_;
 };
 
 }  // namespace storygate::http

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <thread>
+#include <vector>
 
 #include "harness.h"
 
@@ -49,6 +50,42 @@ TEST_F(SecurityTest, SuccessResetsTheFailureCount) {
     EXPECT_EQ(http_get(srv->port(), "/api/v1/customer/244988", wrong).status, 401u);
     EXPECT_EQ(http_get(srv->port(), "/api/v1/customer/244988", wrong).status, 401u);
     EXPECT_EQ(http_get(srv->port(), "/api/v1/customer/244988", bearer()).status, 200u);
+  }
+}
+
+// One address may hold only its share of the connections: the next one is
+// closed before a byte is read, and a place comes back when one of them
+// closes. Without the cap, the same connections are all served.
+TEST_F(SecurityTest, OneAddressHoldsOnlyItsShareOfConnections) {
+  using std::chrono_literals::operator""ms;
+  const std::string health = "GET /healthz HTTP/1.1\r\nHost: storygate\r\n\r\n";
+  // Opens a connection and has it answer once, so the server surely holds it.
+  const auto open_served = [&](unsigned short port) {
+    auto c = std::make_unique<raw_connection>(port);
+    EXPECT_TRUE(c->write(health, 2000ms));
+    while (c->pending().find(R"({"status":"ok"})") == std::string::npos)
+      if (!c->read_more(2000ms)) break;
+    return c;
+  };
+  for (const bool capped : {true, false}) {
+    auto srv = capped ? start({"--max-connections-per-address", "3"}) : start({});
+    std::vector<std::unique_ptr<raw_connection>> held;
+    for (int i = 0; i < 3; ++i) {
+      held.push_back(open_served(srv->port()));
+      ASSERT_NE(held.back()->pending().find(R"({"status":"ok"})"), std::string::npos) << i;
+    }
+    const auto fourth = send_raw_and_shutdown(srv->port(), health);
+    if (!capped) {
+      EXPECT_NE(fourth.received.find("200 OK"), std::string::npos) << fourth.received;
+      continue;
+    }
+    EXPECT_TRUE(fourth.closed);
+    EXPECT_EQ(fourth.received, "");
+    EXPECT_TRUE(eventually([&] { return srv->logs().find("too many open from one address") != std::string::npos; }))
+        << srv->logs();
+    held.pop_back();
+    EXPECT_TRUE(eventually([&] { return send_raw_and_shutdown(srv->port(), health).received.find("200 OK") !=
+                                        std::string::npos; }));
   }
 }
 
