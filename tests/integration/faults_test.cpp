@@ -29,7 +29,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -40,6 +39,7 @@
 
 #include "harness.h"
 #include "tcp_proxy.h"
+#include "test_support.h"
 
 namespace storygate::testing {
 namespace {
@@ -47,52 +47,13 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// Unlike read_file, never throws: the pg-cluster log is read on a failure
+// path and in a destructor.
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-double ms_between(clock_type::time_point from, clock_type::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-// A figure for the README: a test property and a "FIGURE:" line on stdout.
-void figure(const std::string& name, double value, const std::string& unit) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.0f", value);
-  ::testing::Test::RecordProperty(name, text);
-  std::printf("FIGURE: %s=%s %s\n", name.c_str(), text, unit.c_str());
-  std::fflush(stdout);
-}
-
-void figure_text(const std::string& name, const std::string& value) {
-  ::testing::Test::RecordProperty(name, value);
-  std::printf("FIGURE: %s=%s\n", name.c_str(), value.c_str());
-  std::fflush(stdout);
-}
-
-// FAULTS_STORYGATE_ARGS="--option value ..." replaces (or adds) options, to
-// watch a test fail with a protection turned off.
-std::vector<std::string> with_overrides(std::vector<std::string> args) {
-  const char* text = std::getenv("FAULTS_STORYGATE_ARGS");
-  if (!text) return args;
-  std::istringstream in(text);
-  std::vector<std::string> words{std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
-  for (std::size_t i = 0; i + 1 < words.size(); i += 2) {
-    const auto found = std::find(args.begin(), args.end(), words[i]);
-    if (found != args.end() && found + 1 != args.end()) {
-      *(found + 1) = words[i + 1];
-    } else {
-      args.push_back(words[i]);
-      args.push_back(words[i + 1]);
-    }
-  }
-  std::printf("storygate with FAULTS_STORYGATE_ARGS:");
-  for (const auto& a : args) std::printf(" %s", a.c_str());
-  std::printf("\n");
-  return args;
 }
 
 // Replaces the port of a postgresql://user@host:port/db URL.
@@ -109,12 +70,6 @@ unsigned short port_of(const std::string& url) {
   return static_cast<unsigned short>(std::stoi(url.substr(colon + 1)));
 }
 
-// core.yaml with extra fields appended, in a temporary file.
-std::string mapping_with(const std::string& extra_fields) {
-  return write_temp_file("faults.yaml",
-                         read_text(source_path("tests/integration/fixtures/core.yaml")) + extra_fields);
-}
-
 // An expression field that sleeps `seconds` for customer 1001 only.
 std::string slow_field(int seconds) {
   return "  slow: { expression: \"(SELECT 1 FROM pg_sleep(CASE WHEN customer.cust_no = 1001 THEN " +
@@ -123,68 +78,6 @@ std::string slow_field(int seconds) {
 const std::string pid_field = "  backend_pid: { expression: \"pg_backend_pid()\", type: integer }\n";
 const std::string read_only_field =
     "  ro: { expression: \"current_setting('default_transaction_read_only')\", type: string }\n";
-
-// One request on a fresh connection, with a deadline of our own: a request
-// that storygate never answers shows up as status 0, not as a hung test.
-struct timed_response {
-  unsigned status = 0;  // 0: no complete response (see error)
-  std::string error;
-  raw_response response;
-  clock_type::time_point sent, done;
-  double ms() const { return ms_between(sent, done); }
-  std::string header(const std::string& name) const { return response.header(name); }
-};
-
-timed_response timed_get(unsigned short port, const std::string& target, milliseconds timeout) {
-  timed_response r;
-  r.sent = clock_type::now();
-  const auto deadline = r.sent + timeout;
-  const auto left = [&] {
-    return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(deadline - clock_type::now()));
-  };
-  try {
-    raw_connection c(port);
-    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
-                                test_token + "\r\nConnection: close\r\n\r\n";
-    if (!c.write(request, left())) {
-      r.error = c.closed() ? "closed before the request was written" : "could not write the request in time";
-    } else {
-      for (;;) {
-        std::size_t consumed = 0;
-        std::string why;
-        const auto parsed = parse_raw_response(c.pending(), false, r.response, consumed, &why);
-        if (parsed == parse_result::complete) {
-          r.status = r.response.status;
-          break;
-        }
-        if (parsed == parse_result::malformed) {
-          r.error = "malformed response: " + why;
-          break;
-        }
-        if (c.closed()) {
-          r.error = c.pending().empty() ? "closed without a response" : "closed mid-response";
-          break;
-        }
-        if (left().count() == 0) {
-          r.error = "no answer within " + std::to_string(timeout.count()) + " ms";
-          break;
-        }
-        c.read_more(left());
-      }
-    }
-  } catch (const std::exception& e) {
-    r.error = e.what();
-  }
-  r.done = clock_type::now();
-  return r;
-}
-
-std::string describe(const timed_response& r) {
-  std::ostringstream out;
-  if (r.status) out << r.status << " after " << static_cast<long>(r.ms()) << " ms: " << r.response.body.substr(0, 200);
-  else out << "no response after " << static_cast<long>(r.ms()) << " ms (" << r.error << ")";
-  return out.str();
-}
 
 rapidjson::Document parse_json(const std::string& body) {
   rapidjson::Document doc;
@@ -407,10 +300,11 @@ TEST(FaultRestart, ServiceReturnsAfterPostgresRestartsUnderLoad) {
   {
     pqxx::connection c(cluster.url("postgres", dbname));
     pqxx::nontransaction tx(c);
-    tx.exec(read_text(source_path("tests/integration/fixtures/core.sql")));
+    tx.exec(read_file(source_path("tests/integration/fixtures/core.sql")));
   }
 
-  server sg(with_overrides({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
+  server sg(with_overrides("FAULTS_STORYGATE_ARGS",
+                           {"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
                             "--db-pool-size", std::to_string(pool_size), "--pool-wait-ms",
                             std::to_string(pool_wait.count()), "--connect-timeout-ms", "1000"}),
             server_env(cluster.url("storygate_test_reader", dbname)));
@@ -574,7 +468,7 @@ TEST(FaultRestart, ServiceReturnsAfterPostgresRestartsUnderLoad) {
 class FaultSuite : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!db_) db_ = new scratch_database(read_text(source_path("tests/integration/fixtures/core.sql")));
+    if (!db_) db_ = new scratch_database(read_file(source_path("tests/integration/fixtures/core.sql")));
   }
   static void TearDownTestSuite() {
     delete db_;
@@ -602,7 +496,8 @@ class FaultFrozenDatabase : public FaultSuite {
     const auto url = with_port(db_->url_as("storygate_test_reader"), proxy_->port()) +
                      "?keepalives_idle=1&keepalives_interval=1&keepalives_count=2&tcp_user_timeout=2000";
     server_ = std::make_unique<server>(
-        with_overrides({"serve", "--mapping", mapping_with(slow_field(3)), "--db-pool-size", "2",
+        with_overrides("FAULTS_STORYGATE_ARGS",
+                       {"serve", "--mapping", mapping_with(slow_field(3), "faults.yaml"), "--db-pool-size", "2",
                         "--statement-timeout-ms", std::to_string(statement_timeout.count()), "--pool-wait-ms",
                         std::to_string(pool_wait.count()), "--connect-timeout-ms", "2000",
                         "--shutdown-timeout-ms", std::to_string(shutdown_timeout.count())}),
@@ -781,8 +676,9 @@ class FaultStatementTimeout : public FaultSuite {};
 
 TEST_F(FaultStatementTimeout, SlowQueryIs504AndTheConnectionIsReused) {
   constexpr auto statement_timeout = milliseconds(500);
-  server sg(with_overrides({"serve", "--mapping", mapping_with(slow_field(3) + pid_field), "--db-pool-size", "1",
-                            "--statement-timeout-ms", std::to_string(statement_timeout.count())}),
+  server sg(with_overrides("FAULTS_STORYGATE_ARGS",
+                           {"serve", "--mapping", mapping_with(slow_field(3) + pid_field, "faults.yaml"),
+                            "--db-pool-size", "1", "--statement-timeout-ms", std::to_string(statement_timeout.count())}),
             server_env(db_->url_as("storygate_test_reader")));
   auto admin_connection = admin();
 
@@ -833,7 +729,8 @@ TEST_F(FaultPoolExhausted, ExcessRequestsGet503AfterThePoolWait) {
   constexpr unsigned pool_size = 2;
   constexpr auto pool_wait = milliseconds(300);
   constexpr int concurrent = 6;
-  server sg(with_overrides({"serve", "--mapping", mapping_with(slow_field(2)), "--db-pool-size",
+  server sg(with_overrides("FAULTS_STORYGATE_ARGS",
+                           {"serve", "--mapping", mapping_with(slow_field(2), "faults.yaml"), "--db-pool-size",
                             std::to_string(pool_size), "--pool-wait-ms", std::to_string(pool_wait.count()),
                             "--statement-timeout-ms", "5000"}),
             server_env(db_->url_as("storygate_test_reader")));
@@ -903,8 +800,9 @@ class FaultTerminatedBackends : public FaultSuite {};
 
 TEST_F(FaultTerminatedBackends, NextRequestsSucceedOnNewReadOnlySessions) {
   constexpr unsigned pool_size = 2;
-  server sg(with_overrides({"serve", "--mapping", mapping_with(pid_field + read_only_field), "--db-pool-size",
-                            std::to_string(pool_size)}),
+  server sg(with_overrides("FAULTS_STORYGATE_ARGS",
+                           {"serve", "--mapping", mapping_with(pid_field + read_only_field, "faults.yaml"),
+                            "--db-pool-size", std::to_string(pool_size)}),
             server_env(db_->url_as("storygate_test_reader")));
   auto admin_connection = admin();
 
@@ -1014,7 +912,8 @@ class FaultSessions : public FaultSuite {};
 TEST_F(FaultSessions, MappingReloadsDoNotLeakSessions) {
   constexpr unsigned pool_size = 1;
   constexpr int reloads = 3;
-  server sg(with_overrides({"serve", "--mapping", mapping_with(""), "--db-pool-size", std::to_string(pool_size)}),
+  server sg(with_overrides("FAULTS_STORYGATE_ARGS", {"serve", "--mapping", mapping_with("", "faults.yaml"),
+                                                     "--db-pool-size", std::to_string(pool_size)}),
             server_env(db_->url_as("storygate_test_reader")));
   auto admin_connection = admin();
   ASSERT_EQ(timed_get(sg.port(), "/api/v1/customer/244988", milliseconds(3000)).status, 200u);

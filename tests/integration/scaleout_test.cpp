@@ -30,49 +30,23 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "clusters.h"
 #include "harness.h"
+#include "test_support.h"
 
 namespace storygate::testing {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-double ms_between(clock_type::time_point from, clock_type::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-void figure(const std::string& name, double value, const std::string& unit) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.0f", value);
-  ::testing::Test::RecordProperty(name, text);
-  std::printf("FIGURE: %s=%s %s\n", name.c_str(), text, unit.c_str());
-  std::fflush(stdout);
-}
-
-void figure_text(const std::string& name, const std::string& value) {
-  ::testing::Test::RecordProperty(name, value);
-  std::printf("FIGURE: %s=%s\n", name.c_str(), value.c_str());
-  std::fflush(stdout);
-}
-
-std::string text_of(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The port of a postgresql://user@host:port/db URL.
 unsigned short port_of(const std::string& url) {
@@ -81,79 +55,12 @@ unsigned short port_of(const std::string& url) {
   return static_cast<unsigned short>(std::stoi(url.substr(colon + 1)));
 }
 
-// core.yaml with extra fields appended, in a temporary file.
-std::string mapping_with(const std::string& extra_fields) {
-  return write_temp_file("scale.yaml", text_of(source_path("tests/integration/fixtures/core.yaml")) + extra_fields);
-}
-
 // Which server answered: the replica is in recovery, the primary is not.
 const std::string server_fields =
     "  on_replica: { expression: \"pg_is_in_recovery()\", type: boolean }\n"
     "  backend_pid: { expression: \"pg_backend_pid()\", type: integer }\n";
 
 std::map<std::string, std::string> token_env() { return {{"STORYGATE_BEARER_TOKENS", test_token}}; }
-
-// One request on a fresh connection with a deadline of our own: a request
-// storygate never answers shows up as status 0, not as a hung test.
-struct timed_response {
-  unsigned status = 0;
-  std::string error;
-  raw_response response;
-  clock_type::time_point sent, done;
-  double ms() const { return ms_between(sent, done); }
-  const std::string& body() const { return response.body; }
-};
-
-timed_response timed_get(unsigned short port, const std::string& target, milliseconds timeout = milliseconds(5000)) {
-  timed_response r;
-  r.sent = clock_type::now();
-  const auto deadline = r.sent + timeout;
-  const auto left = [&] {
-    return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(deadline - clock_type::now()));
-  };
-  try {
-    raw_connection c(port);
-    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
-                                test_token + "\r\nConnection: close\r\n\r\n";
-    if (!c.write(request, left())) {
-      r.error = "could not write the request";
-    } else {
-      for (;;) {
-        std::size_t consumed = 0;
-        std::string why;
-        const auto parsed = parse_raw_response(c.pending(), false, r.response, consumed, &why);
-        if (parsed == parse_result::complete) {
-          r.status = r.response.status;
-          break;
-        }
-        if (parsed == parse_result::malformed) {
-          r.error = "malformed response: " + why;
-          break;
-        }
-        if (c.closed()) {
-          r.error = "closed without a complete response";
-          break;
-        }
-        if (left().count() == 0) {
-          r.error = "no answer within " + std::to_string(timeout.count()) + " ms";
-          break;
-        }
-        c.read_more(left());
-      }
-    }
-  } catch (const std::exception& e) {
-    r.error = e.what();
-  }
-  r.done = clock_type::now();
-  return r;
-}
-
-std::string describe(const timed_response& r) {
-  std::ostringstream out;
-  if (r.status) out << r.status << " after " << static_cast<long>(r.ms()) << " ms: " << r.body().substr(0, 300);
-  else out << "no response after " << static_cast<long>(r.ms()) << " ms (" << r.error << ")";
-  return out.str();
-}
 
 rapidjson::Document parse_json(const std::string& body) {
   rapidjson::Document doc;
@@ -290,7 +197,7 @@ TEST(ScaleReplicas, ReadsSpreadOverAStreamingReplicaFailOverAndComeBack) {
             "1")
       << "the primary's pg_hba.conf does not let 127.0.0.1 replicate with trust";
   query(primary->admin_url(), "CREATE DATABASE " + dbname);
-  query(primary->admin_url(dbname), text_of(source_path("tests/integration/fixtures/core.sql")));
+  query(primary->admin_url(dbname), read_file(source_path("tests/integration/fixtures/core.sql")));
 
   const auto backup_started = clock_type::now();
   auto replica = pg_cluster::replica_of(*primary, free_port(static_cast<unsigned short>(primary->port() + 1), 10));
@@ -308,9 +215,9 @@ TEST(ScaleReplicas, ReadsSpreadOverAStreamingReplicaFailOverAndComeBack) {
   ASSERT_TRUE(streaming) << "the replica is not streaming:\n" << replica->log() << "\n" << replica->server_log();
   figure("scale_replica_ready_ms", ms_between(backup_started, replica_up), "ms (pg_basebackup + start)");
 
-  server sg({"serve", "--mapping", mapping_with(server_fields), "--database-url", primary->url(reader, dbname),
-             "--replica-url", replica->url(reader, dbname), "--db-pool-size", std::to_string(pool_size),
-             "--connect-timeout-ms", "1000"},
+  server sg({"serve", "--mapping", mapping_with(server_fields, "scale.yaml"), "--database-url",
+             primary->url(reader, dbname), "--replica-url", replica->url(reader, dbname), "--db-pool-size",
+             std::to_string(pool_size), "--connect-timeout-ms", "1000"},
             token_env());
 
   // Concurrent rounds put every worker to work: each connects to its own server.
@@ -469,7 +376,7 @@ const std::string reader = "storygate_test_reader";
 class ScalePgbouncer : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<scratch_database>(text_of(source_path("tests/integration/fixtures/core.sql")));
+    db_ = std::make_unique<scratch_database>(read_file(source_path("tests/integration/fixtures/core.sql")));
     db_->exec("UPDATE legacy.cust_master SET first_order = '2022-01-15 09:00:00', "
               "last_order = '2022-07-15 14:00:00+00' WHERE cust_no = 1001; "
               "UPDATE legacy.cust_master SET last_order = '2022-01-15 15:00:00+00' WHERE cust_no = 1002");

@@ -35,16 +35,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <iterator>
 #include <optional>
-#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "harness.h"
+#include "test_support.h"
 
 namespace storygate::testing {
 namespace {
@@ -62,44 +60,12 @@ constexpr int keepalive_samples = 300;       // sequential requests on keep-aliv
 constexpr int fresh_samples = 300;           // sequential requests, one fresh connection each
 const std::string good_target = "/api/v1/customer/244988";
 
-double ms_between(clock_type::time_point from, clock_type::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
 // Nearest-rank percentile of `samples` (0 < p <= 1).
 double percentile(std::vector<double> samples, double p) {
   if (samples.empty()) return 0;
   std::sort(samples.begin(), samples.end());
   const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(samples.size())));
   return samples[std::clamp<std::size_t>(rank, 1, samples.size()) - 1];
-}
-
-void figure(const std::string& name, double value, const char* unit) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.2f", value);
-  ::testing::Test::RecordProperty(name, text);
-  std::printf("FIGURE: %s=%s %s\n", name.c_str(), text, unit);
-  std::fflush(stdout);
-}
-
-std::vector<std::string> with_overrides(std::vector<std::string> args) {
-  const char* text = std::getenv("SLOWLORIS_STORYGATE_ARGS");
-  if (!text) return args;
-  std::istringstream in(text);
-  std::vector<std::string> words{std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
-  for (std::size_t i = 0; i + 1 < words.size(); i += 2) {
-    const auto found = std::find(args.begin(), args.end(), words[i]);
-    if (found != args.end() && found + 1 != args.end()) {
-      *(found + 1) = words[i + 1];
-    } else {
-      args.push_back(words[i]);
-      args.push_back(words[i + 1]);
-    }
-  }
-  std::printf("storygate with SLOWLORIS_STORYGATE_ARGS:");
-  for (const auto& a : args) std::printf(" %s", a.c_str());
-  std::printf("\n");
-  return args;
 }
 
 // Enough descriptors for the slow connections in this process (storygate,
@@ -376,7 +342,8 @@ TEST(Slowloris, TricklingConnectionsAreCutAndOthersStayFast) {
   ensure_descriptors(4096);
   if (HasFatalFailure()) return;
   scratch_database db(read_file(source_path("tests/integration/fixtures/core.sql")));
-  server srv(with_overrides({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
+  server srv(with_overrides("SLOWLORIS_STORYGATE_ARGS",
+                            {"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
                              "--read-timeout-ms", std::to_string(read_timeout_ms), "--max-connections", "4000"}),
              {{"STORYGATE_DATABASE_URL", db.url_as("storygate_test_reader")},
               {"STORYGATE_BEARER_TOKENS", test_token}});
@@ -453,18 +420,18 @@ TEST(Slowloris, TricklingConnectionsAreCutAndOthersStayFast) {
     EXPECT_LE(percentile(r.loaded.fresh, 0.99), bound(idle_fresh_p99)) << "fresh-connection p99 under slowloris, in every attack";
   }
 
-  figure("slowloris_unloaded_keepalive_p50", percentile(before.keepalive, 0.50), "ms");
-  figure("slowloris_unloaded_keepalive_p99", percentile(before.keepalive, 0.99), "ms");
-  figure("slowloris_unloaded_fresh_p50", percentile(before.fresh, 0.50), "ms");
-  figure("slowloris_unloaded_fresh_p99", percentile(before.fresh, 0.99), "ms");
+  figure("slowloris_unloaded_keepalive_p50", percentile(before.keepalive, 0.50), "ms", 2);
+  figure("slowloris_unloaded_keepalive_p99", percentile(before.keepalive, 0.99), "ms", 2);
+  figure("slowloris_unloaded_fresh_p50", percentile(before.fresh, 0.50), "ms", 2);
+  figure("slowloris_unloaded_fresh_p99", percentile(before.fresh, 0.99), "ms", 2);
   if (!after.keepalive.empty()) {
-    figure("slowloris_after_keepalive_p99", percentile(after.keepalive, 0.99), "ms");
-    figure("slowloris_after_fresh_p99", percentile(after.fresh, 0.99), "ms");
+    figure("slowloris_after_keepalive_p99", percentile(after.keepalive, 0.99), "ms", 2);
+    figure("slowloris_after_fresh_p99", percentile(after.fresh, 0.99), "ms", 2);
   }
-  figure("slowloris_loaded_keepalive_p50", percentile(r.loaded.keepalive, 0.50), "ms");
-  figure("slowloris_loaded_keepalive_p99", percentile(r.loaded.keepalive, 0.99), "ms");
-  figure("slowloris_loaded_fresh_p50", percentile(r.loaded.fresh, 0.50), "ms");
-  figure("slowloris_loaded_fresh_p99", percentile(r.loaded.fresh, 0.99), "ms");
+  figure("slowloris_loaded_keepalive_p50", percentile(r.loaded.keepalive, 0.50), "ms", 2);
+  figure("slowloris_loaded_keepalive_p99", percentile(r.loaded.keepalive, 0.99), "ms", 2);
+  figure("slowloris_loaded_fresh_p50", percentile(r.loaded.fresh, 0.50), "ms", 2);
+  figure("slowloris_loaded_fresh_p99", percentile(r.loaded.fresh, 0.99), "ms", 2);
   std::printf("FIGURE: slowloris_attacks=%d; samples: %zu keep-alive + %zu fresh unloaded, %zu + %zu loaded\n",
               attempts, before.keepalive.size(), before.fresh.size(), r.loaded.keepalive.size(), r.loaded.fresh.size());
   std::printf("FIGURE: slowloris_connections_cut=%d of %d (%d closed after a reply, %d of them 408; %d plain "
@@ -472,8 +439,8 @@ TEST(Slowloris, TricklingConnectionsAreCutAndOthersStayFast) {
               r.cut, slow_connections, r.with_reply, r.with_408, r.cut - r.with_reply, r.resets, r.open_before,
               r.open_after);
   if (r.cut > 0) {
-    figure("slowloris_time_to_cut_max", r.max_cut_ms, "ms");
-    figure("slowloris_time_to_cut_min", r.min_cut_ms, "ms");
+    figure("slowloris_time_to_cut_max", r.max_cut_ms, "ms", 2);
+    figure("slowloris_time_to_cut_min", r.min_cut_ms, "ms", 2);
   }
   std::printf("FIGURE: slowloris_storygate_descriptors=%zu idle, %zu under attack\n", idle_descriptors, r.descriptors);
   std::fflush(stdout);
