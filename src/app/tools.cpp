@@ -168,14 +168,45 @@ int run_check(const config::settings& settings) {
     warn("the list query sorts every matching row on each page: no index serves ORDER BY (updated_at, id).\n" +
          index_advice(catalog));
 
+  const std::string where_filter = catalog.filter_sql.empty() ? "" : " WHERE " + catalog.filter_sql;
   {
     pqxx::nontransaction tx(c);
-    const auto missing = tx.exec("SELECT count(*) FROM " + catalog.relation_sql + " AS " + catalog.alias_sql +
-                                 " WHERE " + catalog.updated_at.source_sql + " IS NULL" +
-                                 (catalog.filter_sql.empty() ? "" : " AND " + catalog.filter_sql))[0][0]
-                             .as<int64_t>();
-    if (missing > 0)
-      warn(std::to_string(missing) + " rows have no change time (updated_at is NULL): they are never listed, only served by id.\n");
+    const auto missing = tx.exec("SELECT count(*) FILTER (WHERE " + catalog.updated_at.source_sql +
+                                 " IS NULL), count(*) FILTER (WHERE " + catalog.id.source_sql + " IS NULL) FROM " +
+                                 catalog.relation_sql + " AS " + catalog.alias_sql + where_filter)[0];
+    if (const auto no_change_time = missing[0].as<int64_t>(); no_change_time > 0)
+      warn(std::to_string(no_change_time) +
+           " rows have no change time (updated_at is NULL): they are never listed, only served by id.\n");
+    if (const auto no_id = missing[1].as<int64_t>(); no_id > 0)
+      warn(std::to_string(no_id) + " rows have no id (id is NULL): DailyStory cannot sync them; they are never listed.\n");
+  }
+
+  // DailyStory upserts by id, so rows sharing an id reach it as one customer;
+  // the single-record endpoint serves one of them; and keyset paging, ordered
+  // by (updated_at, id), can skip a row that shares both with another. A
+  // unique index on the id column alone settles it; otherwise the data is
+  // counted (a view, or a table without one).
+  {
+    pqxx::nontransaction tx(c);
+    const bool unique = tx.exec_params1(
+                              "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a"
+                              "   ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+                              " WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnatts = 1"
+                              "   AND i.indpred IS NULL AND a.attname = $2)",
+                              catalog.relation_sql, catalog.source.id_column.value)[0]
+                            .as<bool>();
+    if (!unique) {
+      const auto shared = tx.exec("SELECT count(*), min(storygate_id) FROM (SELECT " + catalog.id.source_sql +
+                                  "::text AS storygate_id FROM " + catalog.relation_sql + " AS " +
+                                  catalog.alias_sql + where_filter + " GROUP BY " + catalog.id.source_sql +
+                                  " HAVING count(*) > 1) AS storygate_shared")[0];
+      if (const auto ids = shared[0].as<int64_t>(); ids > 0)
+        warn(std::to_string(ids) + " ids belong to more than one row (e.g. " + shared[1].c_str() +
+             "): DailyStory keeps one customer per id, GET /api/v1/customer/{id} serves one of the rows, and a "
+             "sync can skip a row that shares its id and change time with another.\n"
+             "  Map a column that is unique, or make this one unique: ALTER TABLE " + catalog.relation_display +
+             " ADD UNIQUE (" + catalog.source.id_column.value + ");\n");
+    }
   }
 
   // Conversions, tried on a sample of real rows.
