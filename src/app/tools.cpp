@@ -116,6 +116,23 @@ bool walks_an_index(const std::string& plan) {
   return false;
 }
 
+enum class index_kind {
+  leading,       // any index whose first key column it is
+  unique_alone,  // a unique index on that column alone, for every row (not partial)
+};
+
+// Whether table `relation` (SQL, quoted) has an index of that kind on `column`.
+bool has_index(pqxx::connection_base& c, const std::string& relation, const std::string& column, index_kind kind) {
+  pqxx::nontransaction tx(c);
+  const std::string unique_alone =
+      kind == index_kind::unique_alone ? " AND i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL" : "";
+  return tx.exec_params1("SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a"
+                         "   ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+                         " WHERE i.indrelid = to_regclass($1) AND a.attname = $2" + unique_alone + ")",
+                         relation, column)[0]
+      .as<bool>();
+}
+
 std::string index_advice(const mapping::catalog& c) {
   if (c.source.updated_at_is_expression)
     return "  The change time is an expression: index it with CREATE INDEX ON " + c.relation_display + " ((" +
@@ -146,13 +163,7 @@ int run_check(const config::settings& settings) {
   // wins even on a small table).
   bool indexed = false;
   if (!catalog.source.updated_at_is_expression) {
-    pqxx::nontransaction tx(c);
-    indexed = tx.exec_params1(
-                    "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a"
-                    "   ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
-                    " WHERE i.indrelid = to_regclass($1) AND a.attname = $2)",
-                    catalog.relation_sql, catalog.source.updated_at_column.value)[0]
-                  .as<bool>();
+    indexed = has_index(c, catalog.relation_sql, catalog.source.updated_at_column.value, index_kind::leading);
   }
   if (!indexed) {
     {
@@ -186,27 +197,18 @@ int run_check(const config::settings& settings) {
   // by (updated_at, id), can skip a row that shares both with another. A
   // unique index on the id column alone settles it; otherwise the data is
   // counted (a view, or a table without one).
-  {
+  if (!has_index(c, catalog.relation_sql, catalog.source.id_column.value, index_kind::unique_alone)) {
     pqxx::nontransaction tx(c);
-    const bool unique = tx.exec_params1(
-                              "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a"
-                              "   ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
-                              " WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnatts = 1"
-                              "   AND i.indpred IS NULL AND a.attname = $2)",
-                              catalog.relation_sql, catalog.source.id_column.value)[0]
-                            .as<bool>();
-    if (!unique) {
-      const auto shared = tx.exec("SELECT count(*), min(storygate_id) FROM (SELECT " + catalog.id.source_sql +
-                                  "::text AS storygate_id FROM " + catalog.relation_sql + " AS " +
-                                  catalog.alias_sql + where_filter + " GROUP BY " + catalog.id.source_sql +
-                                  " HAVING count(*) > 1) AS storygate_shared")[0];
-      if (const auto ids = shared[0].as<int64_t>(); ids > 0)
-        warn(std::to_string(ids) + " ids belong to more than one row (e.g. " + shared[1].c_str() +
-             "): DailyStory keeps one customer per id, GET /api/v1/customer/{id} serves one of the rows, and a "
-             "sync can skip a row that shares its id and change time with another.\n"
-             "  Map a column that is unique, or make this one unique: ALTER TABLE " + catalog.relation_display +
-             " ADD UNIQUE (" + catalog.source.id_column.value + ");\n");
-    }
+    const auto shared = tx.exec("SELECT count(*), min(storygate_id) FROM (SELECT " + catalog.id.source_sql +
+                                "::text AS storygate_id FROM " + catalog.relation_sql + " AS " +
+                                catalog.alias_sql + where_filter + " GROUP BY " + catalog.id.source_sql +
+                                " HAVING count(*) > 1) AS storygate_shared")[0];
+    if (const auto ids = shared[0].as<int64_t>(); ids > 0)
+      warn(std::to_string(ids) + " ids belong to more than one row (e.g. " + shared[1].c_str() +
+           "): DailyStory keeps one customer per id, GET /api/v1/customer/{id} serves one of the rows, and a "
+           "sync can skip a row that shares its id and change time with another.\n"
+           "  Map a column that is unique, or make this one unique: ALTER TABLE " + catalog.relation_display +
+           " ADD UNIQUE (" + catalog.source.id_column.value + ");\n");
   }
 
   // Conversions, tried on a sample of real rows.
