@@ -14,6 +14,16 @@ void put(record_writer& w, std::string_view key, std::string_view value) {
   w.string(value);
 }
 
+// `name: {"type": type[, "description": description]}`, the shape of most
+// properties below.
+void typed(record_writer& w, std::string_view name, std::string_view type, std::string_view description = {}) {
+  w.key(name);
+  w.begin_object();
+  put(w, "type", type);
+  if (!description.empty()) put(w, "description", description);
+  w.end_object();
+}
+
 // The schema of one field's values. OpenAPI 3.0 has one type per schema and
 // says "may be null" with `nullable`; a json field may hold any JSON, so it
 // has no type at all.
@@ -134,10 +144,7 @@ std::string openapi_document(const mapping::catalog& catalog, unsigned default_l
   put(w, "in", "path");
   w.key("required");
   w.boolean(true);
-  w.key("schema");
-  w.begin_object();
-  put(w, "type", catalog.id.output == field_type::integer ? "integer" : "string");
-  w.end_object();
+  typed(w, "schema", catalog.id.output == field_type::integer ? "integer" : "string");
   w.end_object();
   w.end_array();
   w.key("responses");
@@ -181,10 +188,7 @@ std::string openapi_document(const mapping::catalog& catalog, unsigned default_l
   w.key("Link");
   w.begin_object();
   put(w, "description", "<next page>; rel=\"next\" (RFC 8288), absent on the last page");
-  w.key("schema");
-  w.begin_object();
-  put(w, "type", "string");
-  w.end_object();
+  typed(w, "schema", "string");
   w.end_object();
   w.end_object();
   json_content(w, "#/components/schemas/CustomerPage");
@@ -223,10 +227,7 @@ std::string openapi_document(const mapping::catalog& catalog, unsigned default_l
   w.end_array();
   w.key("properties");
   w.begin_object();
-  w.key("id");
-  w.begin_object();
-  put(w, "type", catalog.id.output == field_type::integer ? "integer" : "string");
-  w.end_object();
+  typed(w, "id", catalog.id.output == field_type::integer ? "integer" : "string");
   for (const auto& f : catalog.fields) {
     w.key(f.name);
     field_schema(w, f);
@@ -243,19 +244,9 @@ std::string openapi_document(const mapping::catalog& catalog, unsigned default_l
   w.end_array();
   w.key("properties");
   w.begin_object();
-  w.key("count");
-  w.begin_object();
-  put(w, "type", "integer");
-  put(w, "description", "Records this sync covers: those matching when it began, plus those changed since");
-  w.end_object();
-  w.key("start");
-  w.begin_object();
-  put(w, "type", "string");
-  w.end_object();
-  w.key("limit");
-  w.begin_object();
-  put(w, "type", "string");
-  w.end_object();
+  typed(w, "count", "integer", "Records this sync covers: those matching when it began, plus those changed since");
+  typed(w, "start", "string");
+  typed(w, "limit", "string");
   w.key("records");
   w.begin_object();
   put(w, "type", "array");
@@ -264,13 +255,9 @@ std::string openapi_document(const mapping::catalog& catalog, unsigned default_l
   put(w, "$ref", "#/components/schemas/Customer");
   w.end_object();
   w.end_object();
-  w.key("next");
-  w.begin_object();
-  put(w, "type", "string");
-  put(w, "description",
-      "The next page of this sync, relative to the server; absent on the last page. "
-      "Following it is the same as asking for start + records served.");
-  w.end_object();
+  typed(w, "next", "string",
+        "The next page of this sync, relative to the server; absent on the last page. "
+        "Following it is the same as asking for start + records served.");
   w.end_object();
   w.end_object();
 
@@ -283,10 +270,7 @@ std::string openapi_document(const mapping::catalog& catalog, unsigned default_l
   w.end_array();
   w.key("properties");
   w.begin_object();
-  w.key("error");
-  w.begin_object();
-  put(w, "type", "string");
-  w.end_object();
+  typed(w, "error", "string");
   w.end_object();
   w.end_object();
   w.end_object();
