@@ -234,7 +234,12 @@ std::string source_path(const std::string& relative) {
 process_result run_storygate(const std::vector<std::string>& args,
                              const std::map<std::string, std::string>& env,
                              std::chrono::seconds timeout) {
-  auto [pid, fd] = spawn(storygate_argv(args), env);
+  return run_process(storygate_argv(args), env, timeout);
+}
+
+process_result run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                           std::chrono::seconds timeout) {
+  auto [pid, fd] = spawn(argv, env);
   process_result result;
   std::thread killer([pid = pid, timeout] {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -333,6 +338,23 @@ std::string http_response::header(const std::string& lower_name) const {
   return found == headers.end() ? std::string() : found->second;
 }
 
+namespace {
+
+// Status, headers with lower-cased names, body.
+http_response to_http_response(bhttp::response<bhttp::string_body>&& res) {
+  http_response out;
+  out.status = res.result_int();
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(field.value());
+  }
+  out.body = std::move(res.body());
+  return out;
+}
+
+}  // namespace
+
 http_response http_request(unsigned short port, const std::string& method, const std::string& target,
                            const std::map<std::string, std::string>& headers) {
   net::io_context io;
@@ -348,15 +370,7 @@ http_response http_request(unsigned short port, const std::string& method, const
   parser.body_limit(64 * 1024 * 1024);
   parser.skip(method == "HEAD");
   bhttp::read(stream, buffer, parser);
-  auto res = parser.release();
-  http_response out;
-  out.status = res.result_int();
-  for (const auto& field : res) {
-    std::string name(field.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers[name] = std::string(field.value());
-  }
-  out.body = std::move(res.body());
+  auto out = to_http_response(parser.release());
   beast::error_code ignored;
   stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
   return out;
@@ -382,15 +396,7 @@ http_response https_get(unsigned short port, const std::string& target, const st
   beast::flat_buffer buffer;
   bhttp::response<bhttp::string_body> res;
   bhttp::read(stream, buffer, res);
-  http_response out;
-  out.status = res.result_int();
-  for (const auto& field : res) {
-    std::string name(field.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers[name] = std::string(field.value());
-  }
-  out.body = res.body();
-  return out;
+  return to_http_response(std::move(res));
 }
 
 std::string send_raw(unsigned short port, const std::string& bytes, std::chrono::milliseconds timeout) {

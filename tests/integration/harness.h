@@ -60,6 +60,13 @@ struct process_result {
   std::string output;  // stdout and stderr together
 };
 
+// Runs `argv` (argv[0] a path) to completion, killed after `timeout`, with
+// stdout and stderr captured together; the STORYGATE_* credentials and
+// database URL of the test process are not passed on, only `env`.
+process_result run_process(const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& env = {},
+                           std::chrono::seconds timeout = std::chrono::seconds(30));
+
 // Runs storygate to completion (for check, --help, start-up failures).
 process_result run_storygate(const std::vector<std::string>& args,
                              const std::map<std::string, std::string>& env = {},
@@ -176,6 +183,16 @@ class raw_connection {
   bool closed_ = false;
   bool reset_ = false;
 };
+
+// Customer 244988 of fixtures/core.sql as GET /api/v1/customer/244988
+// serves it through fixtures/core.yaml.
+inline const std::string core_example_record =
+    R"({"id":244988,"first_name":"Amanda","last_name":"Grover","mobile_phone":"5553728048",)"
+    R"("email":"amanda@example.com","points":322,"allow_sms":true,"allow_email":false,)"
+    R"("city":"Seattle","state":"Washington","address":null,"zip":null,"birth_date":null,)"
+    R"("store_id":598,"total_orders":65,"total_sales":4118.01,)"
+    R"("date_first_order":"2021-01-23T16:33:37-06:00","date_last_order":"2021-10-06T13:01:27-05:00",)"
+    R"("last_order_value":30.68,"categories":["Beauty ","Health"]})";
 
 // A token and the matching Authorization header used by the suites.
 inline const std::string test_token = "integration-test-token-7f3a";

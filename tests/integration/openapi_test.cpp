@@ -13,27 +13,18 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
-#include <thread>
 
 #include "harness.h"
 
 namespace storygate::testing {
 namespace {
-
-struct run_result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
 
 bool executable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
 
@@ -47,47 +38,9 @@ std::string find_node() {
   return "";
 }
 
-// Runs argv to completion (killed after `timeout`), output captured.
-run_result run(const std::vector<std::string>& argv, std::chrono::seconds timeout = std::chrono::seconds(60)) {
-  int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    close(fds[1]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  std::thread killer([pid, timeout] {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (kill(pid, 0) != 0) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    kill(pid, SIGKILL);
-  });
-  run_result result;
-  char buffer[4096];
-  for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) result.output.append(buffer, static_cast<std::size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  killer.join();
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
 // node tests/openapi/validate.mjs FILE. Fails the test (not skips) when node
 // or the installed validator is missing.
-run_result validate(const std::string& file) {
+process_result validate(const std::string& file) {
   const std::string node = find_node();
   EXPECT_NE(node, "") << "Node.js is needed for the OpenAPI validator: not at /usr/bin/node nor on PATH "
                          "(scripts/install-deps.sh installs it)";
@@ -96,7 +49,7 @@ run_result validate(const std::string& file) {
       << "the OpenAPI validator is not installed: run `npm ci` in " << source_path("tests/openapi")
       << " (scripts/test.sh does)";
   if (node.empty() || !std::filesystem::exists(installed)) return {};
-  return run({node, source_path("tests/openapi/validate.mjs"), file});
+  return run_process({node, source_path("tests/openapi/validate.mjs"), file}, {}, std::chrono::seconds(60));
 }
 
 std::string to_json(const rapidjson::Document& doc) {
