@@ -80,7 +80,7 @@ bool has_next_page(const list_request& request, int64_t count, std::size_t rows)
 // start and limit are strings in DailyStory's example, and echoed as such;
 // `next` (absent on the last page) is ours, and DailyStory ignores it.
 std::string page_json(const mapping::catalog& catalog, const list_request& request, int64_t count,
-                      const pqxx::result& rows, const std::string* next_target,
+                      const pqxx::result& rows, const std::optional<std::string>& next_target,
                       const conversion_warning& warn) {
   json::record_writer w;
   w.begin_object();
@@ -261,7 +261,7 @@ void customer_api::list_customers(list_request request, responder respond) {
         if (has_next_page(request, count, rows.size()))
           next_target = next_page_target(request, request.start + rows.size());
         auto reply = json_reply(
-            page_json(*m->catalog, request, count, rows, next_target ? &*next_target : nullptr, warn),
+            page_json(*m->catalog, request, count, rows, next_target, warn),
             rows.size());
         if (next_target) reply.headers.emplace_back("Link", next_link_header(*next_target));
         advance_walk(cursors, metrics, *m->catalog, request, client, since, std::move(next), count, rows,

@@ -51,8 +51,8 @@ struct sync_cursor {
   // The key of the cursor this one continued from (kept for a repeated
   // request), or empty on a walk's first cursor.
   std::string continued_from;
-  // Set by find(): the walk has already moved past this cursor, so the
-  // request that found it repeats a page.
+  // Set by mark_followed(): the walk has already moved past this cursor, so
+  // a request that finds it repeats a page.
   bool followed = false;
 };
 
