@@ -35,6 +35,20 @@ bool parse_exactly(std::string_view text, const std::string& format, T& value) {
   return in.peek() == std::char_traits<char>::eof();
 }
 
+// The instant a wall-clock time stands for, read as PostgreSQL reads a
+// timestamp AT TIME ZONE: in a gap (spring forward) with the offset before
+// it, in a fold (fall back) with the offset after it. Both are the later of
+// the two readings, so text and timestamp columns agree to the second.
+date::sys_seconds wall_to_instant(const date::time_zone& zone, date::local_seconds wall) {
+  const auto info = zone.get_info(wall);
+  switch (info.result) {
+    case date::local_info::unique: return date::sys_seconds{wall.time_since_epoch() - info.first.offset};
+    default:
+      return date::sys_seconds{std::max(wall.time_since_epoch() - info.first.offset,
+                                        wall.time_since_epoch() - info.second.offset)};
+  }
+}
+
 }  // namespace
 
 std::optional<bool> to_boolean(std::string_view text) {
@@ -107,7 +121,7 @@ std::optional<std::string> to_datetime(std::string_view text, const std::string&
   if (!parse_exactly(text, format, wall)) return std::nullopt;
   const auto day = date::year_month_day{date::floor<date::days>(wall)};
   if (!day.ok()) return std::nullopt;
-  const auto instant = from->to_sys(wall, date::choose::earliest);
+  const auto instant = wall_to_instant(*from, wall);
   const auto local = date::make_zoned(to, instant);
   std::string out = date::format("%FT%T%Ez", local);
   return out;

@@ -30,7 +30,8 @@ std::optional<std::string> to_date(std::string_view text, const std::string& for
 // A wall-clock date-time written in `format` in the IANA zone `from_zone`,
 // as ISO 8601 with the offset in force then in `to_zone`
 // (e.g. "2021-10-06T13:01:27-05:00"). Daylight-saving gaps and overlaps are
-// resolved as PostgreSQL does: the earlier offset.
+// resolved as PostgreSQL resolves a timestamp AT TIME ZONE: a time in a gap
+// with the offset before it, a time in an overlap with the offset after it.
 // Throws std::runtime_error when a zone name is unknown (a mapping mistake,
 // checked at start-up), not for bad text.
 std::optional<std::string> to_datetime(std::string_view text, const std::string& format,
