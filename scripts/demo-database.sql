@@ -66,15 +66,26 @@ $$;
 BEGIN;
 
 -- Deterministic "random" numbers: u(n, salt) is uniform in [0, 1), a hash of (n, salt).
--- Inlinable SQL functions in pg_temp, gone when the session ends.
+-- Inlinable SQL functions in pg_temp, gone when the session ends. The bodies are
+-- quoted, not SQL-standard (RETURN ...), which PostgreSQL reads only from 14 on.
+SELECT current_setting('server_version_num')::int >= 110000 AS has_hashint8extended \gset
+\if :has_hashint8extended
 CREATE FUNCTION pg_temp.u(n bigint, salt bigint) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ((hashint8extended(n, salt) >> 11) & 9007199254740991)::double precision
-           / 9007199254740992.0;
+    AS $$ SELECT ((hashint8extended(n, salt) >> 11) & 9007199254740991)::double precision
+                 / 9007199254740992.0 $$;
+\else
+-- PostgreSQL 10 has no hashint8extended: 52 bits of an md5 instead. Just as
+-- deterministic, but other numbers, so a demo database made on 10 has other rows.
+CREATE FUNCTION pg_temp.u(n bigint, salt bigint) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT ('x' || substr(md5(n::text || ':' || salt::text), 1, 13))::bit(52)::bigint::double precision
+                 / 4503599627370496.0 $$;
+\endif
 -- pick(n, salt, k): an integer in 0..k-1.
 CREATE FUNCTION pg_temp.pick(n bigint, salt bigint, k int) RETURNS int
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN floor(pg_temp.u(n, salt) * k)::int;
+    AS $$ SELECT floor(pg_temp.u(n, salt) * k)::int $$;
 
 DROP SCHEMA IF EXISTS legacy CASCADE;
 CREATE SCHEMA legacy;
@@ -312,7 +323,10 @@ CREATE INDEX cust_master_last_chg_ts_cust_no_idx ON legacy.cust_master (last_chg
 GRANT USAGE ON SCHEMA legacy TO storygate_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA legacy TO storygate_reader;
 
-ANALYZE legacy.cust_master, legacy.order_hdr, legacy.cust_category;
+-- One table per statement: a list of tables is PostgreSQL 11 and later.
+ANALYZE legacy.cust_master;
+ANALYZE legacy.order_hdr;
+ANALYZE legacy.cust_category;
 
 -- Check the example customer.
 DO $$

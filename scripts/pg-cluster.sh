@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# pg-cluster.sh: manage a throwaway local PostgreSQL 15 cluster for tests, the demo
-# and benchmarks. The cluster listens on 127.0.0.1 only, on a port of its own, with its
+# pg-cluster.sh: manage a throwaway local PostgreSQL cluster (15 unless told otherwise)
+# for tests, the demo and benchmarks. The cluster listens on 127.0.0.1 only, on a port of its own, with its
 # unix socket in DIR, so it never collides with another cluster on the machine. Its data
 # is disposable: fsync and full-page writes are off for speed.
 #
@@ -12,13 +12,27 @@
 #
 # Progress messages go to stderr, so `url=$(scripts/pg-cluster.sh start DIR PORT)` works.
 # initdb and postgres refuse to run as root: run this as root (it uses `runuser -u postgres`)
-# or as the postgres user. Environment: PG_BIN (default /usr/lib/postgresql/15/bin),
-# PG_USER (default postgres, the OS user that owns and runs the cluster).
+# or as the postgres user. Environment:
+#   PG_MAJOR  which PostgreSQL major to run (default 15): 15 is Debian's; the others are
+#             the pinned builds in tests/pg-versions (installed by scripts/test.sh)
+#   PG_BIN    the server binaries (initdb, pg_ctl, postgres); overrides PG_MAJOR
+#   PG_USER   the OS user that owns and runs the cluster (default postgres)
 set -euo pipefail
 
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-PG_USER=${PG_USER:-postgres}
 prog=$(basename "$0")
+repo=$(cd "$(dirname "$0")/.." && pwd)
+# Debian's client tools answer for every server major; the pinned builds have no pg_isready.
+debian_bin=/usr/lib/postgresql/15/bin
+PG_MAJOR=${PG_MAJOR:-15}
+[[ $PG_MAJOR =~ ^[0-9]+$ ]] || { echo "$prog: error: PG_MAJOR must be a major version number such as 10, got '$PG_MAJOR'" >&2; exit 1; }
+if [[ $PG_MAJOR == 15 ]]; then
+    PG_BIN=${PG_BIN:-$debian_bin}
+else
+    PG_BIN=${PG_BIN:-$repo/tests/pg-versions/node_modules/pg$PG_MAJOR/native/bin}
+fi
+PG_USER=${PG_USER:-postgres}
+pg_isready=$PG_BIN/pg_isready
+[[ -x $pg_isready ]] || pg_isready=$debian_bin/pg_isready
 
 usage() {
     cat >&2 <<EOF
@@ -30,7 +44,8 @@ DIR must be reachable by the '$PG_USER' user: prefer a path under /tmp,
 e.g. /tmp/storygate-pg (a path under /root is not reachable).
 PORT: choose one below 32768 that nothing else uses, e.g. 25432.
 Prints the connection URL postgresql://postgres@127.0.0.1:PORT/postgres on stdout.
-Environment: PG_BIN (default /usr/lib/postgresql/15/bin), PG_USER (default postgres).
+Environment: PG_MAJOR (default 15; others from tests/pg-versions), PG_BIN (the server
+binaries, default for 15 /usr/lib/postgresql/15/bin), PG_USER (default postgres).
 EOF
     exit "${1:-2}"
 }
@@ -57,10 +72,17 @@ check_identity() {
 }
 
 check_binaries() {
-    local b
-    for b in initdb pg_ctl pg_isready postgres; do
-        [[ -x $PG_BIN/$b ]] || die "$PG_BIN/$b not found: install postgresql-15 (scripts/install-deps.sh) or set PG_BIN"
+    local b hint="install postgresql-15 (scripts/install-deps.sh) or set PG_BIN"
+    if [[ $PG_BIN != "$debian_bin" ]]; then
+        hint="install the pinned majors (scripts/test.sh does: npm ci in tests/pg-versions) or set PG_BIN"
+    fi
+    for b in initdb pg_ctl postgres; do
+        [[ -x $PG_BIN/$b ]] || die "$PG_BIN/$b not found: $hint"
     done
+    [[ -x $pg_isready ]] || die "$pg_isready not found: install postgresql-15 (scripts/install-deps.sh)"
+    # The cluster runs as $PG_USER, who must reach the binaries (not so below /root, mode 700).
+    as_pg test -x "$PG_BIN/postgres" ||
+        die "the '$PG_USER' user cannot run $PG_BIN/postgres: put the checkout (or PG_BIN) where it can reach"
 }
 
 # Makes DIR absolute and rejects paths that cannot be passed safely to postgres options.
@@ -138,7 +160,7 @@ cmd_start() {
 
     # Something else answering on the port would make pg_isready succeed for the wrong server.
     local rc=0
-    "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -t 2 || rc=$?
+    "$pg_isready" -q -h 127.0.0.1 -p "$port" -t 2 || rc=$?
     if ((rc == 0 || rc == 1)); then
         die "another PostgreSQL server already listens on 127.0.0.1:$port: choose another PORT"
     fi
@@ -181,7 +203,7 @@ cmd_start() {
     # Ready when our postmaster says so in its pid file (line 8) and answers on the port.
     local deadline=$((SECONDS + 30)) gone_since=$SECONDS
     until [[ -n $(running_pid "$dir") && $(sed -n 8p "$dir/data/postmaster.pid" 2>/dev/null) == ready* ]] &&
-        "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres; do
+        "$pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres; do
         [[ -n $(running_pid "$dir") ]] && gone_since=$SECONDS
         if ((SECONDS >= deadline || SECONDS - gone_since > 3)); then
             echo "--- tail of $dir/postgres.log ---" >&2

@@ -7,6 +7,7 @@
 #include "db/conninfo.h"
 #include "db/pool.h"
 #include "db/schema.h"
+#include "db/server_version.h"
 #include "mapping/loader.h"
 
 namespace storygate::app {
@@ -63,7 +64,13 @@ api::statement_mode statement_mode_for(const config::settings& s) { return {!s.p
 
 std::unique_ptr<pqxx::connection> connect(const config::settings& settings, const std::string& conninfo) {
   try {
-    return db::open_session(pool_options_for(settings, conninfo));
+    auto connection = db::open_session(pool_options_for(settings, conninfo));
+    // Every start-up step and tool opens its first session here.
+    if (auto refusal = db::unsupported_server_reason(connection->server_version()); !refusal.empty())
+      throw startup_error(refusal + " (" + db::describe_target(conninfo) + ")");
+    return connection;
+  } catch (const startup_error&) {
+    throw;
   } catch (const std::exception& e) {
     // libpq's reason names host, port, user and what failed, never the password.
     std::string reason = e.what();

@@ -34,7 +34,8 @@ db::pool_options pool_options_for(const config::settings& settings, const std::s
 // How the API's statements reach the database under these settings.
 api::statement_mode statement_mode_for(const config::settings& settings);
 
-// A session set up as the pool's are; throws startup_error saying why not.
+// A session set up as the pool's are; throws startup_error saying why not,
+// also when the server is older than storygate supports (db/server_version.h).
 std::unique_ptr<pqxx::connection> connect(const config::settings& settings, const std::string& conninfo);
 
 // Loads the mapping file and resolves it against the database.

@@ -9,7 +9,16 @@ using mapping::field_type;
 
 // ISO 8601 with the offset of the session's TimeZone, which each connection
 // sets to the mapping's time_zone: PostgreSQL applies the tz database.
-constexpr const char* iso_datetime = "'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'";
+// TZH:TZM would say it directly, but PostgreSQL 10 has neither (it reads TZH
+// as TZ, the zone's abbreviation, then H: "CSTH:CSTM"). OF, there since 9.4, writes the
+// offset as +HH, or +HH:MM when it has minutes: the whole hours get their
+// ":00" here, which gives exactly what TZH:TZM gives on 11 and later. The value
+// (maybe a subquery) is written once and so computed once. E'' reads the same
+// whatever standard_conforming_strings says.
+std::string iso_datetime(const std::string& timestamptz) {
+  return "regexp_replace(to_char(" + timestamptz +
+         ", 'YYYY-MM-DD\"T\"HH24:MI:SSOF'), '([+-][0-9][0-9])$', E'\\\\1:00')";
+}
 
 // The value as timestamptz: wall-clock columns are read in the source zone.
 std::string as_timestamptz(const mapping::resolved_field& f, const std::string& zone) {
@@ -54,7 +63,7 @@ std::string render_field_sql(const mapping::resolved_field& f, const std::string
   // Converted in C++ from the text (coerce/), where a bad value costs a null, not the page.
   if (f.convert != mapping::conversion::none) return "(" + value + ")::text";
   switch (f.output) {
-    case field_type::datetime: return "to_char(" + as_timestamptz(f, zone) + ", " + iso_datetime + ")";
+    case field_type::datetime: return iso_datetime(as_timestamptz(f, zone));
     case field_type::date:
       if (f.source_type.oid == db::oid::date) return "to_char(" + value + ", 'YYYY-MM-DD')";
       return "to_char(" + as_timestamptz(f, zone) + ", 'YYYY-MM-DD')";

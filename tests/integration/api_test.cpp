@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <array>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -265,6 +266,37 @@ TEST(TextIds, IdsFollowTheColumnType) {
   // A timestamptz updated_at, in a UTC mapping.
   const auto list = parse_json(http_get(srv.port(), "/api/v1/customers?last_updated=2023-03-02T12:00:00Z", bearer()).body);
   EXPECT_EQ(list["count"].GetInt(), 2);
+}
+
+// Offsets of whole hours, of 45 minutes, of half an hour, negative ones, and
+// Lord Howe's half-hour daylight saving time, served as +HH:MM on every major
+// (PostgreSQL 10 has no TZH:TZM; see sql/customer_queries.cpp).
+TEST(ApiOffsets, MinutesAndHalfHoursOnEveryMajor) {
+  scratch_database db(read_file(source_path("tests/integration/fixtures/core.sql")));
+  db.exec("UPDATE legacy.cust_master SET last_order = '2022-01-15 00:00:00+00' WHERE cust_no = 1001;"
+          "UPDATE legacy.cust_master SET last_order = '2022-07-15 00:00:00+00' WHERE cust_no = 1002");
+  const std::string core = read_file(source_path("tests/integration/fixtures/core.yaml"));
+  const std::string chicago = "time_zone: America/Chicago\n";
+  ASSERT_NE(core.find(chicago), std::string::npos);
+  const std::vector<std::array<std::string, 3>> zones{
+      {"UTC", "2022-01-15T00:00:00+00:00", "2022-07-15T00:00:00+00:00"},
+      {"Asia/Kathmandu", "2022-01-15T05:45:00+05:45", "2022-07-15T05:45:00+05:45"},
+      {"Australia/Lord_Howe", "2022-01-15T11:00:00+11:00", "2022-07-15T10:30:00+10:30"},
+      {"America/St_Johns", "2022-01-14T20:30:00-03:30", "2022-07-14T21:30:00-02:30"},
+      {"America/Chicago", "2022-01-14T18:00:00-06:00", "2022-07-14T19:00:00-05:00"},
+  };
+  for (std::size_t i = 0; i < zones.size(); ++i) {
+    const auto& [zone, january, july] = zones[i];
+    std::string text = core;
+    text.replace(text.find(chicago), chicago.size(), "time_zone: " + zone + "\n");
+    server srv({"serve", "--mapping", write_temp_file("core-" + std::to_string(i) + ".yaml", text)},
+               {{"STORYGATE_DATABASE_URL", db.url_as("storygate_test_reader")},
+                {"STORYGATE_BEARER_TOKENS", test_token}});
+    EXPECT_STREQ(parse_json(http_get(srv.port(), "/api/v1/customer/1001", bearer()).body)["date_last_order"].GetString(),
+                 january.c_str()) << zone;
+    EXPECT_STREQ(parse_json(http_get(srv.port(), "/api/v1/customer/1002", bearer()).body)["date_last_order"].GetString(),
+                 july.c_str()) << zone;
+  }
 }
 
 TEST(Outage, DatabaseGoneGives503JsonAndAuthStillChecked) {

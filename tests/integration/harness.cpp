@@ -142,7 +142,14 @@ scratch_database::~scratch_database() {
   try {
     pqxx::connection admin(admin_url());
     pqxx::nontransaction tx(admin);
-    tx.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    if (admin.server_version() >= 130000) {
+      tx.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    } else {
+      // What WITH (FORCE) does, before 13: no new sessions, end the others.
+      tx.exec("ALTER DATABASE " + name_ + " ALLOW_CONNECTIONS false");
+      tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " + tx.quote(name_));
+      tx.exec("DROP DATABASE IF EXISTS " + name_);
+    }
   } catch (const std::exception& e) {
     fprintf(stderr, "could not drop %s: %s\n", name_.c_str(), e.what());
   }

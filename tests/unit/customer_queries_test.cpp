@@ -41,7 +41,10 @@ resolved_field rf(std::string name, std::string sql, db::pg_type type, field_typ
   f.output = output;
   return f;
 }
-const std::string iso = R"('YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')";
+// The literals of a datetime's rendering: the format, the offset's whole hours, their ":00".
+const std::string iso = R"('YYYY-MM-DD"T"HH24:MI:SSOF')";
+const std::string whole_hours = R"('([+-][0-9][0-9])$')";
+const std::string add_minutes = R"(E'\\1:00')";
 
 // The catalog resolve() would build for legacy.cust with `updated_at` of type
 // `updated_type`.
@@ -72,7 +75,7 @@ mapping::catalog make_catalog(const db::pg_type& updated_type) {
 const std::string records = R"(SELECT "customer"."cust_id",
        "customer"."fname",
        "customer"."bal"::numeric,
-       to_char(("customer"."created" AT TIME ZONE 'America/Chicago'), 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'),
+       regexp_replace(to_char(("customer"."created" AT TIME ZONE 'America/Chicago'), 'YYYY-MM-DD"T"HH24:MI:SSOF'), '([+-][0-9][0-9])$', E'\\1:00'),
        to_json("customer"."interests"),
        ("customer".flags & 1 = 1))";
 
@@ -231,8 +234,12 @@ TEST(CustomerQueries, SourceZoneIsQuotedAsALiteral) {
 
 // ---------------------------------------------------------------- only placeholders
 
-// The $n placeholders in `sql`.
-std::set<std::string> placeholders(const std::string& sql) {
+std::string without_known_literals(std::string sql);
+
+// The $n placeholders in `sql`, outside the literals we write (a regular
+// expression's $ is not one).
+std::set<std::string> placeholders(const std::string& written) {
+  const std::string sql = without_known_literals(written);
   std::set<std::string> found;
   const std::regex dollar(R"(\$[0-9]*)");
   for (auto it = std::sregex_iterator(sql.begin(), sql.end(), dollar); it != std::sregex_iterator();
@@ -246,7 +253,7 @@ std::set<std::string> placeholders(const std::string& sql) {
 // quoted would have to be a value.
 std::string without_known_literals(std::string sql) {
   for (const std::string& literal :
-       {zone, iso, std::string("'YYYY-MM-DD'"), std::string("'60 seconds'")}) {
+       {zone, iso, whole_hours, add_minutes, std::string("'YYYY-MM-DD'"), std::string("'60 seconds'")}) {
     for (auto at = sql.find(literal); at != std::string::npos; at = sql.find(literal))
       sql.erase(at, literal.size());
   }
@@ -282,17 +289,17 @@ std::string render(const db::pg_type& type, field_type output,
 
 TEST(RenderFieldSql, DatetimeFromTimestampReadInSourceZone) {
   EXPECT_EQ(render(timestamp_type, field_type::datetime),
-            R"(to_char(("customer"."c" AT TIME ZONE 'America/Chicago'), 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'))");
+            R"(regexp_replace(to_char(("customer"."c" AT TIME ZONE 'America/Chicago'), 'YYYY-MM-DD"T"HH24:MI:SSOF'), '([+-][0-9][0-9])$', E'\\1:00'))");
 }
 
 TEST(RenderFieldSql, DatetimeFromTimestamptz) {
   EXPECT_EQ(render(timestamptz_type, field_type::datetime),
-            R"(to_char("customer"."c", 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'))");
+            R"(regexp_replace(to_char("customer"."c", 'YYYY-MM-DD"T"HH24:MI:SSOF'), '([+-][0-9][0-9])$', E'\\1:00'))");
 }
 
 TEST(RenderFieldSql, DatetimeFromDateIsMidnightInSourceZone) {
   EXPECT_EQ(render(date_type, field_type::datetime),
-            R"(to_char(("customer"."c"::timestamp AT TIME ZONE 'America/Chicago'), 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'))");
+            R"(regexp_replace(to_char(("customer"."c"::timestamp AT TIME ZONE 'America/Chicago'), 'YYYY-MM-DD"T"HH24:MI:SSOF'), '([+-][0-9][0-9])$', E'\\1:00'))");
 }
 
 TEST(RenderFieldSql, DateFromDate) {
