@@ -99,19 +99,6 @@ const node* member(const node& object, const std::string& name) {
   return nullptr;
 }
 
-// Epoch seconds as ISO 8601 with the offset `zone` has then, to the minute
-// as storygate serves it.
-std::string iso_in_zone(long long epoch, const std::string& zone) {
-  const date::sys_seconds t{std::chrono::seconds(epoch)};
-  const auto offset = date::locate_zone(zone)->get_info(t).offset;
-  std::string out = date::format("%Y-%m-%dT%H:%M:%S", date::sys_seconds{(t + offset).time_since_epoch()});
-  const long long minutes = offset.count() / 60;
-  char buffer[48];
-  std::snprintf(buffer, sizeof buffer, "%c%02lld:%02lld", minutes < 0 ? '-' : '+', std::llabs(minutes) / 60,
-                std::llabs(minutes) % 60);
-  return out + buffer;
-}
-
 }  // namespace
 
 std::string canonical_json(const std::string& text) {

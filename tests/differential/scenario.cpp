@@ -84,6 +84,16 @@ change_times times_around_transitions(const std::string& zone_name) {
   return out;
 }
 
+// ISO 8601 with the offset `zone` has at `t`, to the minute.
+std::string iso_in_zone(sys_seconds t, const std::string& zone) {
+  const auto offset = date::locate_zone(zone)->get_info(t).offset;
+  const long long minutes = std::chrono::duration_cast<std::chrono::minutes>(offset).count();
+  char sign[48];
+  std::snprintf(sign, sizeof sign, "%c%02lld:%02lld", minutes < 0 ? '-' : '+', std::llabs(minutes) / 60,
+                std::llabs(minutes) % 60);
+  return date::format("%Y-%m-%dT%H:%M:%S", sys_seconds{(t + offset).time_since_epoch()}) + sign;
+}
+
 const std::vector<std::string> zones = {"America/Chicago", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu",
                                         "UTC"};
 
@@ -149,6 +159,44 @@ struct field_builder {
     add_column(c, tz ? "timestamptz" : "timestamp", pool);
     const std::string instant = tz ? "r." + quoted(c) : "(r." + quoted(c) + " AT TIME ZONE " + sql_text(s.source_zone) + ")";
     add("created", yaml_text(c), field_kind::datetime, "extract(epoch from " + instant + ")::bigint::text");
+  }
+  // A date column served as a datetime: midnight in the source zone.
+  void date_as_datetime() {
+    const auto c = column_name({"Opened", "since_dt"});
+    add_column(c, "date", {"'2021-03-14'", "'2021-11-07'", "'2021-04-04'", "NULL", "'2021-10-03'"});
+    add("opened", "{ column: " + yaml_text(c) + ", type: datetime }", field_kind::datetime,
+        "extract(epoch from (r." + quoted(c) + "::timestamp AT TIME ZONE " + sql_text(s.source_zone) +
+            "))::bigint::text");
+  }
+  // Text date-times in a format, read in a zone of the field's own: each
+  // raw value with the instant it names, served with the mapping zone's
+  // offset (clear wall clocks only; the repeated and skipped hours of text
+  // are left to PostgreSQL's rule, which the unit tests pin).
+  void datetime_from_text() {
+    const auto c = column_name({"Signed Up", "joined_txt"});
+    const std::string field_zone = pick(rng, zones);
+    const auto* from = date::locate_zone(field_zone);
+    std::vector<std::string> pool{"NULL"};
+    std::map<std::string, std::string> expected;
+    for (const std::string raw : {"2021-06-15 12:30", "2020-01-01 00:00", "1999-12-31 23:59", "2021-13-01 00:00", "noon"}) {
+      pool.push_back(sql_text(raw));
+      int y = 0, m = 0, d = 0, hh = 0, mm = 0;
+      if (std::sscanf(raw.c_str(), "%d-%d-%d %d:%d", &y, &m, &d, &hh, &mm) != 5 ||
+          !date::year_month_day{date::year(y), date::month(static_cast<unsigned>(m)), date::day(static_cast<unsigned>(d))}.ok()) {
+        expected[raw] = "null";
+        continue;
+      }
+      const date::local_seconds local{
+          date::local_days{date::year(y) / m / d}.time_since_epoch() + std::chrono::hours(hh) + std::chrono::minutes(mm)};
+      const auto instant = from->to_sys(local);
+      expected[raw] = "\"" + iso_in_zone(instant, s.zone) + "\"";
+    }
+    add_column(c, "text", pool);
+    auto& f = add("signed_up",
+                  "{ column: " + yaml_text(c) + ", type: datetime, format: \"%Y-%m-%d %H:%M\", time_zone: " +
+                      field_zone + " }",
+                  field_kind::dictionary, "r." + quoted(c) + "::text");
+    f.expected = expected;
   }
   void date_column() {
     const auto c = column_name({"Birth Date", "dob"});
@@ -297,6 +345,10 @@ std::string id_sql_type(id_type type) {
 
 }  // namespace
 
+std::string iso_in_zone(long long epoch, const std::string& zone) {
+  return iso_in_zone(sys_seconds{seconds(epoch)}, zone);
+}
+
 std::string quoted(const std::string& name) {
   std::string out = "\"";
   for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -411,7 +463,7 @@ scenario generate(uint64_t seed) {
   std::string table_sql;  // written once the field columns are known
   const int field_count = between(rng, 2, 8);
   for (int i = 0; i < field_count; ++i) {
-    switch (between(rng, 0, 10)) {
+    switch (between(rng, 0, 12)) {
       case 0: fields.text_column(); break;
       case 1: fields.number_column(); break;
       case 2: fields.boolean_column(); break;
@@ -422,6 +474,8 @@ scenario generate(uint64_t seed) {
       case 7: fields.children(id_sql_type(s.id), ids); break;
       case 8: fields.constant(); break;
       case 9: fields.cleanup(); break;
+      case 10: fields.date_as_datetime(); break;
+      case 11: fields.datetime_from_text(); break;
       default: fields.conversion(); break;
     }
   }

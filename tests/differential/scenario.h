@@ -92,6 +92,10 @@ struct scenario {
 // The scenario of `seed`.
 scenario generate(uint64_t seed);
 
+// ISO 8601 with the offset `zone` has at `epoch`, to the minute, as storygate
+// serves a datetime.
+std::string iso_in_zone(long long epoch, const std::string& zone);
+
 // An SQL identifier, always quoted.
 std::string quoted(const std::string& name);
 
