@@ -240,10 +240,10 @@ void customer_api::list_customers(list_request request, responder respond) {
         int64_t count = 0;
         if (resume) {
           next = *resume;
-          rows = run("list_after", resume->last_updated_at, resume->last_id, request.limit);
+          rows = run("list_after", resume->last_updated_at, resume->last_id, request.limit, since);
           // Rows stamped after the walk began are still ahead of it, at the end.
           const int64_t changed = next.baseline_max_updated_at
-                                      ? run("count_changed", *next.baseline_max_updated_at)[0][0].as<int64_t>()
+                                      ? run("count_changed", *next.baseline_max_updated_at, since)[0][0].as<int64_t>()
                                       : 0;
           count = next.baseline_count + changed;
         } else {

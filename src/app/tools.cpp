@@ -193,20 +193,24 @@ int run_check(const config::settings& settings) {
   }
 
   // DailyStory upserts by id, so rows sharing an id reach it as one customer;
-  // the single-record endpoint serves one of them; and keyset paging, ordered
-  // by (updated_at, id), can skip a row that shares both with another. A
-  // unique index on the id column alone settles it; otherwise the data is
-  // counted (a view, or a table without one).
+  // the single-record endpoint serves one of them; and a list serves rows
+  // that share both id and change time once. Only what the mapping serves
+  // counts: the filter applied (a multi-company table's ids are often unique
+  // per company only) and rows without an id left out (they are never
+  // listed). A unique index on the id column alone settles it; otherwise the
+  // data is counted (a view, or a table without one).
   if (!has_index(c, catalog.relation_sql, catalog.source.id_column.value, index_kind::unique_alone)) {
     pqxx::nontransaction tx(c);
     const auto shared = tx.exec("SELECT count(*), min(storygate_id) FROM (SELECT " + catalog.id.source_sql +
                                 "::text AS storygate_id FROM " + catalog.relation_sql + " AS " +
-                                catalog.alias_sql + where_filter + " GROUP BY " + catalog.id.source_sql +
-                                " HAVING count(*) > 1) AS storygate_shared")[0];
+                                catalog.alias_sql + " WHERE " + catalog.id.source_sql + " IS NOT NULL" +
+                                (catalog.filter_sql.empty() ? "" : " AND " + catalog.filter_sql) + " GROUP BY " +
+                                catalog.id.source_sql + " HAVING count(*) > 1) AS storygate_shared")[0];
     if (const auto ids = shared[0].as<int64_t>(); ids > 0)
-      warn(std::to_string(ids) + " ids belong to more than one row (e.g. " + shared[1].c_str() +
+      warn(std::to_string(ids) + " ids belong to more than one row" +
+           (catalog.filter_sql.empty() ? "" : " that the filter serves") + " (e.g. " + shared[1].c_str() +
            "): DailyStory keeps one customer per id, GET /api/v1/customer/{id} serves one of the rows, and a "
-           "sync can skip a row that shares its id and change time with another.\n"
+           "list serves rows that share both id and change time as one.\n"
            "  Map a column that is unique, or make this one unique: ALTER TABLE " + catalog.relation_display +
            " ADD UNIQUE (" + catalog.source.id_column.value + ");\n");
   }
@@ -263,9 +267,9 @@ int run_explain(const config::settings& settings) {
        mapping->queries.list_since, "list_since", {"-infinity", "25", "0"});
   if (key) {
     show("GET /api/v1/customers: a page that follows on (keyset)", mapping->queries.list_after, "list_after",
-         {key->first, key->second, "25"});
+         {key->first, key->second, "25", "-infinity"});
     show("GET /api/v1/customers: count on a page that follows on (rows changed since the sync began)",
-         mapping->queries.count_changed, "count_changed", {key->first});
+         mapping->queries.count_changed, "count_changed", {key->first, "-infinity"});
   }
   return exit_ok;
 }

@@ -182,6 +182,9 @@ resolved_field resolve_field(const field& f, const db::relation_info& relation,
       resolved.convert != conversion::datetime_from_text)
     fail(f.where, "field '" + f.name + "': 'format' reads text, but the value is " +
                       resolved.source_type.name + " already");
+  if (f.default_json == "[]" && resolved.output != field_type::array && resolved.output != field_type::json)
+    fail(f.where, "field '" + f.name + "': default [] is for a list (an array column or expression, split or "
+                  "children), but the field is served as " + std::string(to_string(resolved.output)));
   return resolved;
 }
 

@@ -135,6 +135,15 @@ std::string scalar_as_json(const reader& in, const YAML::Node& node, const std::
   return json::quoted(text);
 }
 
+// A field's `default`: a single value, or `[]` for a list field (whether the
+// field is a list, the database says: catalog.cpp checks it).
+std::string default_as_json(const reader& in, const YAML::Node& node, const std::string& what) {
+  if (node.IsSequence() && node.size() == 0) return "[]";
+  if (!node.IsScalar())
+    in.fail(in.at(node), what + " must be a single value (text, number or true/false), or [] for a list");
+  return scalar_as_json(in, node, what);
+}
+
 bool flag(const reader& in, const YAML::Node& map, const char* key) {
   const YAML::Node node = map[key];
   if (!node) return false;
@@ -238,7 +247,7 @@ field read_field(const reader& in, const YAML::Node& key, const YAML::Node& valu
   }
   result.time_zone = in.text(value, "time_zone", context, false);
   if (const YAML::Node fallback = value["default"])
-    result.default_json = scalar_as_json(in, fallback, context + ": 'default'");
+    result.default_json = default_as_json(in, fallback, context + ": 'default'");
   if (result.constant && (result.trim || result.lower || result.digits_only || result.format || result.split))
     in.fail(in.at(value), context + " is a constant; clean-ups and formats do not apply to it");
   return result;

@@ -1,6 +1,7 @@
 #include "sql/customer_queries.h"
 
 #include "db/pg_types.h"
+#include "time/zone_spread.h"
 
 namespace storygate::sql {
 namespace {
@@ -37,12 +38,14 @@ std::string select_list(const mapping::catalog& catalog, const std::string& zone
   return list;
 }
 
-// `last_updated` ($1, timestamptz text, widened by the overlap) in the
-// updated_at column's own type, so the comparison can use an index on it.
+// The rows whose served change time is at or after `last_updated` (the
+// parameter `param`, timestamptz text), widened back by the overlap.
+// Compared in the updated_at column's own type, so an index on it bounds the
+// scan.
 std::string since_condition(const mapping::catalog& catalog, const std::string& zone,
-                            std::chrono::seconds overlap) {
+                            std::chrono::seconds overlap, const std::string& param) {
   const auto& updated = catalog.updated_at;
-  std::string since = "$1::timestamptz";
+  std::string since = param + "::timestamptz";
   if (overlap.count() > 0)
     since = "(" + since + " - interval '" + std::to_string(overlap.count()) + " seconds')";
   switch (updated.source_type.oid) {
@@ -51,8 +54,18 @@ std::string since_condition(const mapping::catalog& catalog, const std::string& 
     // later on the same day is missed.
     case db::oid::date:
       return updated.source_sql + " >= (" + since + " AT TIME ZONE " + zone + ")::date";
-    default: return updated.source_sql + " >= (" + since + " AT TIME ZONE " + zone + ")";
+    default: break;
   }
+  // A wall-clock column is served as the instant it names in the source
+  // zone, and wall-clock order is not instant order: 01:30 in the hour that
+  // repeats when clocks fall back comes after 01:44 on the wall but may be
+  // the later instant. The index range is widened by the zone's offset
+  // spread, so it holds every row that qualifies; the instant decides.
+  const auto spread = time::offset_spread(catalog.source.source_time_zone.value);
+  const std::string wall = "(" + since + " AT TIME ZONE " + zone + ")";
+  if (spread.count() == 0) return updated.source_sql + " >= " + wall;
+  return updated.source_sql + " >= (" + wall + " - interval '" + std::to_string(spread.count()) +
+         " seconds')\n   AND " + as_timestamptz(updated, zone) + " >= " + since;
 }
 
 }  // namespace
@@ -91,28 +104,41 @@ customer_queries customer_queries::build(const mapping::catalog& catalog,
   // (updated_at, id) > (...) could never pass it: such rows are not listed,
   // and not counted either, so `count` matches what the pages deliver.
   const std::string listed = "\n   AND " + id + " IS NOT NULL" + filter;
-  const std::string since = "\n WHERE " + since_condition(catalog, zone, overlap) + listed;
+  const auto since = [&](const std::string& param) {
+    return since_condition(catalog, zone, overlap, param) + listed;
+  };
+  // The keys a list serves: each (updated_at, id) once. Rows that share both
+  // are one customer at one change time to DailyStory, and a keyset walk
+  // could not tell them apart: it would skip one or serve both at a page
+  // break, so they are served (and counted) as one.
+  const auto keys = [&](const std::string& where) {
+    return "SELECT DISTINCT " + updated + " AS storygate_updated, " + id + " AS storygate_id" + from +
+           "\n WHERE " + where;
+  };
+  // A page of keys, then one row for each key, fetched through the same
+  // index (filter included: another tenant's row can share the key), and
+  // only those rows get their fields (subqueries over orders and the like)
+  // computed. OFFSET reads every key it skips, and an index on
+  // (updated_at, id) answers that by itself (an index-only scan).
+  const auto page = [&](const std::string& where, const std::string& limit) {
+    return "SELECT storygate_row.*\n  FROM (" + keys(where) + order + "\n " + limit +
+           ") AS storygate_page\n CROSS JOIN LATERAL (" + records + keyset + from + "\n WHERE " + updated +
+           " = storygate_page.storygate_updated AND " + id + " = storygate_page.storygate_id" + filter +
+           "\n LIMIT 1) AS storygate_row\n ORDER BY storygate_page.storygate_updated, storygate_page.storygate_id";
+  };
+  const std::string updated_type = catalog.updated_at.source_type.name;
 
   customer_queries q;
   q.by_id = records + from + "\n WHERE " + id + " = $1" + filter;
-  q.count_since = "SELECT count(*), max(" + updated + ")::text" + from + since;
-  // OFFSET reads every row it skips. The skipping is done on the keys alone,
-  // which an index on (updated_at, id) answers by itself (an index-only scan
-  // reads no table row); then only the page's rows are fetched, through the
-  // same index, and only they get their fields (subqueries over orders and
-  // the like) computed.
-  q.list_since = records + keyset + "\n  FROM (SELECT " + updated + " AS storygate_updated, " + id +
-                 " AS storygate_id" + from + since + order + "\n LIMIT $2 OFFSET $3) AS storygate_page" +
-                 "\n  JOIN " + catalog.relation_sql + " AS " + catalog.alias_sql + "\n    ON " + updated +
-                 " = storygate_page.storygate_updated AND " + id + " = storygate_page.storygate_id" +
-                 "\n ORDER BY storygate_page.storygate_updated, storygate_page.storygate_id";
-  // The last row served matched last_updated, and so does every row after
-  // it in (updated_at, id) order: the key alone bounds the index scan.
-  q.list_after = records + keyset + from + "\n WHERE (" + updated + ", " + id + ") > ($1::" +
-                 catalog.updated_at.source_type.name + ", $2::" + catalog.id.source_type.name + ")" +
-                 listed + order + "\n LIMIT $3";
-  q.count_changed = "SELECT count(*)" + from + "\n WHERE " + updated + " > $1::" +
-                    catalog.updated_at.source_type.name + listed;
+  q.count_since = "SELECT count(*), max(storygate_updated)::text\n  FROM (" + keys(since("$1")) + ") AS storygate_keys";
+  q.list_since = page(since("$1"), "LIMIT $2 OFFSET $3");
+  // Rows after the last one served in (updated_at, id) order, that still
+  // match last_updated (wall-clock order is not instant order).
+  q.list_after = page("(" + updated + ", " + id + ") > ($1::" + updated_type + ", $2::" +
+                          catalog.id.source_type.name + ")\n   AND " + since("$4"),
+                      "LIMIT $3");
+  q.count_changed = "SELECT count(*)\n  FROM (" + keys(updated + " > $1::" + updated_type + "\n   AND " + since("$2")) +
+                    ") AS storygate_keys";
   return q;
 }
 

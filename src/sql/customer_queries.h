@@ -14,14 +14,18 @@ namespace storygate::sql {
 // the keyset the next page of the walk resumes after.
 //
 // `last_updated` ($1 of the statements that take it) is timestamptz text;
-// absent, the API passes '-infinity'. Rows whose updated_at or id is NULL are
-// never listed.
+// absent, the API passes '-infinity'. A row qualifies when the instant its
+// updated_at names (wall-clock columns read in the source zone) is at or after
+// it; a date column, when its day is that of last_updated or later. Rows whose
+// updated_at or id is NULL are never listed; rows of the relation that share
+// both updated_at and id are listed (and counted) once. The filter holds in
+// every statement.
 struct customer_queries {
   std::string by_id;          // $1 id
   std::string count_since;    // $1 last_updated -> count(*), max(updated_at)::text
   std::string list_since;     // $1 last_updated, $2 limit, $3 offset
-  std::string list_after;     // $1 updated_at and $2 id of the last row served, $3 limit
-  std::string count_changed;  // $1 a max(updated_at) from count_since -> rows stamped later
+  std::string list_after;     // $1 updated_at and $2 id of the last row served, $3 limit, $4 last_updated
+  std::string count_changed;  // $1 a max(updated_at) from count_since, $2 last_updated -> rows stamped later
 
   // `overlap` widens every last_updated backwards, so rows committed late by
   // long transactions (stamped before a sync read past them) are sent again.

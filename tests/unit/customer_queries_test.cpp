@@ -95,23 +95,42 @@ const std::string order = R"(
 const std::string listed = R"(
    AND "customer"."cust_id" IS NOT NULL)";
 
-// The OFFSET page skips over the keys alone, then fetches its own rows.
-std::string offset_page(const std::string& since) {
-  return records + keyset + R"(
-  FROM (SELECT "customer"."last_modified" AS storygate_updated, "customer"."cust_id" AS storygate_id)" +
-         from + since + order + R"(
- LIMIT $2 OFFSET $3) AS storygate_page
-  JOIN "legacy"."cust" AS "customer"
-    ON "customer"."last_modified" = storygate_page.storygate_updated AND "customer"."cust_id" = storygate_page.storygate_id
+// The distinct keys a list serves, from `where`.
+std::string keys(const std::string& where) {
+  return R"(SELECT DISTINCT "customer"."last_modified" AS storygate_updated, "customer"."cust_id" AS storygate_id)" +
+         from + "\n WHERE " + where;
+}
+
+// A page of keys, then one row per key, fetched with the filter (when there
+// is one) applied again.
+std::string page(const std::string& where, const std::string& limit, const std::string& filter = "") {
+  return R"(SELECT storygate_row.*
+  FROM ()" + keys(where) + order + "\n " + limit + R"() AS storygate_page
+ CROSS JOIN LATERAL ()" + records + keyset + from + R"(
+ WHERE "customer"."last_modified" = storygate_page.storygate_updated AND "customer"."cust_id" = storygate_page.storygate_id)" +
+         filter + R"(
+ LIMIT 1) AS storygate_row
  ORDER BY storygate_page.storygate_updated, storygate_page.storygate_id)";
 }
 
-// A keyset page: after the last row served, whatever last_updated was.
-std::string keyset_page(const std::string& updated_type) {
-  return records + keyset + from + R"(
- WHERE ("customer"."last_modified", "customer"."cust_id") > ($1::)" + updated_type + R"(, $2::integer))" +
-         listed + order + R"(
- LIMIT $3)";
+// The OFFSET page skips over the keys alone, then fetches its own rows.
+std::string offset_page(const std::string& since) { return page(since, "LIMIT $2 OFFSET $3"); }
+
+// A keyset page: after the last row served, still at or after last_updated ($4).
+std::string keyset_page(const std::string& updated_type, const std::string& since) {
+  return page(R"(("customer"."last_modified", "customer"."cust_id") > ($1::)" + updated_type +
+                  R"(, $2::integer)
+   AND )" + since,
+              "LIMIT $3");
+}
+
+std::string count_since(const std::string& since) {
+  return "SELECT count(*), max(storygate_updated)::text\n  FROM (" + keys(since) + ") AS storygate_keys";
+}
+
+std::string count_changed(const std::string& updated_type, const std::string& since) {
+  return "SELECT count(*)\n  FROM (" + keys(R"("customer"."last_modified" > $1::)" + updated_type + "\n   AND " + since) +
+         ") AS storygate_keys";
 }
 
 TEST(CustomerQueries, ByIdDoesNotDependOnUpdatedAtTypeOrOverlap) {
@@ -125,67 +144,97 @@ TEST(CustomerQueries, ByIdDoesNotDependOnUpdatedAtTypeOrOverlap) {
   }
 }
 
+// The row is served as the instant its wall clock names in the source zone,
+// and that is what last_updated is compared with. The wall-clock range,
+// widened by Chicago's offset spread (an hour), keeps the index usable.
 TEST(CustomerQueries, TimestampWithoutTimeZoneUpdatedAt) {
   const auto q = customer_queries::build(make_catalog(timestamp_type), 0s);
-  // last_updated as the source's wall clock, so an index on the column is usable.
-  const std::string since = R"(
- WHERE "customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'America/Chicago'))" + listed;
-  EXPECT_EQ(q.count_since, R"(SELECT count(*), max("customer"."last_modified")::text)" + from + since);
-  EXPECT_EQ(q.list_since, offset_page(since));
-  EXPECT_EQ(q.list_after, keyset_page("timestamp without time zone"));
-  EXPECT_EQ(q.count_changed, R"(SELECT count(*)
-  FROM "legacy"."cust" AS "customer"
- WHERE "customer"."last_modified" > $1::timestamp without time zone)" + listed);
+  const auto since = [](const std::string& param) {
+    return R"("customer"."last_modified" >= (()" + param +
+           R"(::timestamptz AT TIME ZONE 'America/Chicago') - interval '3600 seconds')
+   AND ("customer"."last_modified" AT TIME ZONE 'America/Chicago') >= )" + param + "::timestamptz" + listed;
+  };
+  EXPECT_EQ(q.count_since, count_since(since("$1")));
+  EXPECT_EQ(q.list_since, offset_page(since("$1")));
+  EXPECT_EQ(q.list_after, keyset_page("timestamp without time zone", since("$4")));
+  EXPECT_EQ(q.count_changed, count_changed("timestamp without time zone", since("$2")));
+}
+
+// UTC has a single offset: wall-clock order is instant order.
+TEST(CustomerQueries, TimestampInUtcNeedsNoRecheck) {
+  auto c = make_catalog(timestamp_type);
+  c.source.source_time_zone.value = "UTC";
+  c.fields.clear();
+  EXPECT_EQ(customer_queries::build(c, 0s).count_since,
+            count_since(R"("customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'UTC'))" + listed));
 }
 
 TEST(CustomerQueries, TimestamptzUpdatedAt) {
   const auto q = customer_queries::build(make_catalog(timestamptz_type), 0s);
-  const std::string since = R"(
- WHERE "customer"."last_modified" >= $1::timestamptz)" + listed;
-  EXPECT_EQ(q.count_since, R"(SELECT count(*), max("customer"."last_modified")::text)" + from + since);
-  EXPECT_EQ(q.list_since, offset_page(since));
-  EXPECT_EQ(q.list_after, keyset_page("timestamp with time zone"));
-  EXPECT_EQ(q.count_changed, R"(SELECT count(*)
-  FROM "legacy"."cust" AS "customer"
- WHERE "customer"."last_modified" > $1::timestamp with time zone)" + listed);
+  const auto since = [](const std::string& param) {
+    return R"("customer"."last_modified" >= )" + param + "::timestamptz" + listed;
+  };
+  EXPECT_EQ(q.count_since, count_since(since("$1")));
+  EXPECT_EQ(q.list_since, offset_page(since("$1")));
+  EXPECT_EQ(q.list_after, keyset_page("timestamp with time zone", since("$4")));
+  EXPECT_EQ(q.count_changed, count_changed("timestamp with time zone", since("$2")));
 }
 
 TEST(CustomerQueries, DateUpdatedAt) {
   const auto q = customer_queries::build(make_catalog(date_type), 0s);
   // Whole days: a change later on the day of last_updated is not missed.
-  const std::string since = R"(
- WHERE "customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'America/Chicago')::date)" + listed;
-  EXPECT_EQ(q.count_since, R"(SELECT count(*), max("customer"."last_modified")::text)" + from + since);
-  EXPECT_EQ(q.list_since, offset_page(since));
-  EXPECT_EQ(q.list_after, keyset_page("date"));
-  EXPECT_EQ(q.count_changed, R"(SELECT count(*)
-  FROM "legacy"."cust" AS "customer"
- WHERE "customer"."last_modified" > $1::date)" + listed);
+  const auto since = [](const std::string& param) {
+    return R"("customer"."last_modified" >= ()" + param +
+           R"(::timestamptz AT TIME ZONE 'America/Chicago')::date)" + listed;
+  };
+  EXPECT_EQ(q.count_since, count_since(since("$1")));
+  EXPECT_EQ(q.list_since, offset_page(since("$1")));
+  EXPECT_EQ(q.list_after, keyset_page("date", since("$4")));
+  EXPECT_EQ(q.count_changed, count_changed("date", since("$2")));
 }
 
 TEST(CustomerQueries, OverlapWidensLastUpdatedBackwards) {
   EXPECT_EQ(customer_queries::build(make_catalog(timestamptz_type), 60s).count_since,
-            R"(SELECT count(*), max("customer"."last_modified")::text)" + from + R"(
- WHERE "customer"."last_modified" >= ($1::timestamptz - interval '60 seconds'))" + listed);
+            count_since(R"("customer"."last_modified" >= ($1::timestamptz - interval '60 seconds'))" + listed));
   EXPECT_EQ(customer_queries::build(make_catalog(timestamp_type), 60s).count_since,
-            R"(SELECT count(*), max("customer"."last_modified")::text)" + from + R"(
- WHERE "customer"."last_modified" >= (($1::timestamptz - interval '60 seconds') AT TIME ZONE 'America/Chicago'))" + listed);
+            count_since(R"("customer"."last_modified" >= ((($1::timestamptz - interval '60 seconds') AT TIME ZONE 'America/Chicago') - interval '3600 seconds')
+   AND ("customer"."last_modified" AT TIME ZONE 'America/Chicago') >= ($1::timestamptz - interval '60 seconds'))" +
+                        listed));
   EXPECT_EQ(customer_queries::build(make_catalog(date_type), 3600s).count_since,
-            R"(SELECT count(*), max("customer"."last_modified")::text)" + from + R"(
- WHERE "customer"."last_modified" >= (($1::timestamptz - interval '3600 seconds') AT TIME ZONE 'America/Chicago')::date)" + listed);
+            count_since(R"("customer"."last_modified" >= (($1::timestamptz - interval '3600 seconds') AT TIME ZONE 'America/Chicago')::date)" +
+                        listed));
 }
 
-// The overlap widens where a walk starts; later pages continue from a key and
-// the changed-row count compares exactly.
-TEST(CustomerQueries, OverlapAppliesWhereAWalkStarts) {
+// Later pages continue from a key, and still only list rows at or after the
+// widened last_updated.
+TEST(CustomerQueries, OverlapAppliesToEveryPage) {
   const auto q = customer_queries::build(make_catalog(timestamptz_type), 60s);
-  const std::string since = R"(
- WHERE "customer"."last_modified" >= ($1::timestamptz - interval '60 seconds'))" + listed;
-  EXPECT_EQ(q.list_since, offset_page(since));
-  EXPECT_EQ(q.list_after, keyset_page("timestamp with time zone"));
-  EXPECT_EQ(q.count_changed, R"(SELECT count(*)
-  FROM "legacy"."cust" AS "customer"
- WHERE "customer"."last_modified" > $1::timestamp with time zone)" + listed);
+  const auto since = [](const std::string& param) {
+    return R"("customer"."last_modified" >= ()" + param + R"(::timestamptz - interval '60 seconds'))" + listed;
+  };
+  EXPECT_EQ(q.list_since, offset_page(since("$1")));
+  EXPECT_EQ(q.list_after, keyset_page("timestamp with time zone", since("$4")));
+  EXPECT_EQ(q.count_changed, count_changed("timestamp with time zone", since("$2")));
+}
+
+// The filter holds in every statement, the row fetched for a key included:
+// another tenant's row can share (updated_at, id) with a served one.
+TEST(CustomerQueries, FilterHoldsInEveryStatement) {
+  auto c = make_catalog(timestamptz_type);
+  c.filter_sql = R"(("customer".tenant = 1))";
+  const auto q = customer_queries::build(c, 0s);
+  const std::string filter = "\n   AND (\"customer\".tenant = 1)";
+  const auto since = [&](const std::string& param) {
+    return R"("customer"."last_modified" >= )" + param + "::timestamptz" + listed + filter;
+  };
+  EXPECT_EQ(q.by_id, records + from + R"(
+ WHERE "customer"."cust_id" = $1)" + filter);
+  EXPECT_EQ(q.count_since, count_since(since("$1")));
+  EXPECT_EQ(q.list_since, page(since("$1"), "LIMIT $2 OFFSET $3", filter));
+  EXPECT_EQ(q.list_after, page(R"(("customer"."last_modified", "customer"."cust_id") > ($1::timestamp with time zone, $2::integer)
+   AND )" + since("$4"),
+                               "LIMIT $3", filter));
+  EXPECT_EQ(q.count_changed, count_changed("timestamp with time zone", since("$2")));
 }
 
 TEST(CustomerQueries, OnlyTheIdWhenNoFields) {
@@ -204,13 +253,20 @@ TEST(CustomerQueries, TextIdIsSelectedAsIs) {
   EXPECT_EQ(q.by_id, R"(SELECT "customer"."code"
   FROM "legacy"."cust" AS "customer"
  WHERE "customer"."code" = $1)");
-  EXPECT_EQ(q.list_after, R"(SELECT "customer"."code",
-       "customer"."last_modified"::text, "customer"."code"::text
+  EXPECT_EQ(q.list_after, R"(SELECT storygate_row.*
+  FROM (SELECT DISTINCT "customer"."last_modified" AS storygate_updated, "customer"."code" AS storygate_id
   FROM "legacy"."cust" AS "customer"
  WHERE ("customer"."last_modified", "customer"."code") > ($1::timestamp with time zone, $2::character varying(80))
+   AND "customer"."last_modified" >= $4::timestamptz
    AND "customer"."code" IS NOT NULL
  ORDER BY "customer"."last_modified", "customer"."code"
- LIMIT $3)");
+ LIMIT $3) AS storygate_page
+ CROSS JOIN LATERAL (SELECT "customer"."code",
+       "customer"."last_modified"::text, "customer"."code"::text
+  FROM "legacy"."cust" AS "customer"
+ WHERE "customer"."last_modified" = storygate_page.storygate_updated AND "customer"."code" = storygate_page.storygate_id
+ LIMIT 1) AS storygate_row
+ ORDER BY storygate_page.storygate_updated, storygate_page.storygate_id)");
 }
 
 TEST(CustomerQueries, UuidIdIsSelectedAsText) {
@@ -223,13 +279,11 @@ TEST(CustomerQueries, UuidIdIsSelectedAsText) {
 }
 
 TEST(CustomerQueries, SourceZoneIsQuotedAsALiteral) {
-  auto c = make_catalog(timestamp_type);
+  auto c = make_catalog(date_type);
   c.source.source_time_zone.value = "Bad'Zone";
   c.fields.clear();
   EXPECT_EQ(customer_queries::build(c, 0s).count_since,
-            R"(SELECT count(*), max("customer"."last_modified")::text
-  FROM "legacy"."cust" AS "customer"
- WHERE "customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'Bad''Zone'))" + listed);
+            count_since(R"("customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'Bad''Zone')::date)" + listed));
 }
 
 // ---------------------------------------------------------------- only placeholders
@@ -253,7 +307,8 @@ std::set<std::string> placeholders(const std::string& written) {
 // quoted would have to be a value.
 std::string without_known_literals(std::string sql) {
   for (const std::string& literal :
-       {zone, iso, whole_hours, add_minutes, std::string("'YYYY-MM-DD'"), std::string("'60 seconds'")}) {
+       {zone, iso, whole_hours, add_minutes, std::string("'YYYY-MM-DD'"), std::string("'60 seconds'"),
+        std::string("'3600 seconds'")}) {
     for (auto at = sql.find(literal); at != std::string::npos; at = sql.find(literal))
       sql.erase(at, literal.size());
   }
@@ -268,8 +323,8 @@ TEST(CustomerQueries, RequestValuesOnlyAsPlaceholders) {
       EXPECT_EQ(placeholders(q.by_id), (S{"$1"}));
       EXPECT_EQ(placeholders(q.count_since), (S{"$1"}));
       EXPECT_EQ(placeholders(q.list_since), (S{"$1", "$2", "$3"}));
-      EXPECT_EQ(placeholders(q.list_after), (S{"$1", "$2", "$3"}));
-      EXPECT_EQ(placeholders(q.count_changed), (S{"$1"}));
+      EXPECT_EQ(placeholders(q.list_after), (S{"$1", "$2", "$3", "$4"}));
+      EXPECT_EQ(placeholders(q.count_changed), (S{"$1", "$2"}));
       for (const auto* sql : {&q.by_id, &q.count_since, &q.list_since, &q.list_after,
                               &q.count_changed}) {
         EXPECT_EQ(without_known_literals(*sql).find('\''), std::string::npos) << *sql;

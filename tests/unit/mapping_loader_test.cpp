@@ -139,6 +139,34 @@ TEST(MappingLoader, Defaults) {
   EXPECT_EQ(m.fields[0].name, "email");
 }
 
+// A NULL list can be served as an empty one.
+TEST(MappingLoader, EmptyListDefault) {
+  const mapping m = load_mapping_text(
+      header + "fields:\n  tags: { column: tag_list, type: array, split: \";\", default: [] }\n", "m.yaml");
+  ASSERT_EQ(m.fields.size(), 1u);
+  EXPECT_EQ(m.fields[0].default_json, "[]");
+}
+
+TEST(MappingLoader, ScalarDefaultsKeepTheirType) {
+  const mapping m = load_mapping_text(header +
+                                          "fields:\n"
+                                          "  a: { column: a, default: 0 }\n"
+                                          "  b: { column: b, default: false }\n"
+                                          "  c: { column: c, default: none }\n",
+                                      "m.yaml");
+  ASSERT_EQ(m.fields.size(), 3u);
+  EXPECT_EQ(m.fields[0].default_json, "0");
+  EXPECT_EQ(m.fields[1].default_json, "false");
+  EXPECT_EQ(m.fields[2].default_json, "\"none\"");
+}
+
+TEST(MappingLoader, ListDefaultOnlyEmpty) {
+  const std::string message = "m.yaml:8:44: field 'tags': 'default' must be a single value (text, number or "
+                              "true/false), or [] for a list";
+  EXPECT_EQ(error_of(header + "fields:\n  tags: { column: t, type: array, default: [a] }\n"), message);
+  EXPECT_EQ(error_of(header + "fields:\n  tags: { column: t, type: array, default: {} }\n"), message);
+}
+
 TEST(MappingLoader, VersionIsOptional) {
   const mapping m = load_mapping_text(
       "time_zone: UTC\nsource: {relation: t, id: i, updated_at: u}\nfields: {a: b}\n", "m.yaml");
