@@ -17,7 +17,7 @@
 #      same statement with the same session settings; ratio storygate/pgbench
 #   4. list pages: wrk, limit=100 at random start (OFFSET pages)
 #   5. full sync: a sequential walk at limit=1000 (one curl process, keep-alive) vs
-#      COPY (the same SELECT without LIMIT) through psql; first vs last page latency; cost
+#      COPY (SELECT <the first page's statement> LIMIT ALL) through psql; first vs last page latency; cost
 #      of the count on the first page and on keyset pages; the same pages with keyset
 #      continuation off (--sync-cursor-limit 0, plain OFFSET) for contrast
 #   6. memory: peak RSS (VmHWM) of a fresh storygate under 256 keep-alive connections
@@ -359,6 +359,9 @@ quiet_wait() {
     done
 }
 
+# user + system clock ticks of the running server, all threads
+server_cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$server_pid/stat"; }
+
 # peak and current resident set of the running server, in MB
 vm_mb() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status"; }
 
@@ -471,9 +474,16 @@ say "storygate up in $startup_bench_ms ms (exec -> first 200); pool $pool_size, 
 say "single record: warm-up 3 s"
 wrk_run "$work/warm.out" 64 3 scripts/bench/random-id.lua
 say "single record: wrk -t2 -c64 -d${duration}s"
+server_cpu_before=$(server_cpu_ticks)
 wrk_run "$work/single.out" 64 "$duration" scripts/bench/random-id.lua --timeout 10s
+server_cpu_after=$(server_cpu_ticks)
 read -r single_rps single_p50 single_p99 _ single_bytes single_errors <<<"$(wrk_stats "$work/single.out")"
+single_requests=$(awk '/ requests in / { print $1 }' "$work/single.out")
+# storygate's own CPU (user + system, all its threads) per answered request.
+single_cpu_us=$(num "($server_cpu_after - $server_cpu_before) * 1000000 / $(getconf CLK_TCK) / $single_requests" 1)
+single_tail=$(num "$single_p99 / $single_p50" 2)
 say "  storygate: $single_rps req/s, p50 $single_p50 ms, p99 $single_p99 ms, $single_bytes bytes/reply, $single_errors errors"
+say "  storygate's own CPU: $single_cpu_us us per request ($single_requests requests)"
 
 say "single record: pgbench -M prepared -c64 -T$duration, the same statement"
 cpu_mark
@@ -484,6 +494,16 @@ ref_seconds=$((duration / 2 > 5 ? duration / 2 : 5))
 read -r pg_pool_tps pg_pool_lat _ <<<"$(pgbench_run "$pool_size" "$ref_seconds" "$work/by_id.pgbench" -D customers="$customers")"
 say "  pgbench at $pool_size clients (storygate's pool): $pg_pool_tps tps (latency average $pg_pool_lat ms)"
 single_ratio=$(num "$single_rps / $pg_tps" 2)
+# The floor under any statement: the bare primary-key lookup of the same rows.
+{
+    echo '\set k random(1, :customers)'
+    echo "\\set p1 $first_id + (:k - 1) * 7"
+    echo 'SELECT * FROM legacy.cust_master WHERE cust_no = :p1;'
+} >"$work/bare_pk.pgbench"
+say "single record: pgbench -M prepared -c64 -T$ref_seconds, the bare primary-key lookup"
+read -r pk_tps pk_lat _ <<<"$(pgbench_run 64 "$ref_seconds" "$work/bare_pk.pgbench" -D customers="$customers")"
+say "  pgbench bare lookup: $pk_tps tps (latency average $pk_lat ms)"
+single_pk_ratio=$(num "$single_rps / $pk_tps" 2)
 
 # ---------------------------------------------------------------------------------------
 # 4. List pages at random start
@@ -547,14 +567,9 @@ page_ratio=$(num "$last_ms / $first_ms" 2)
 peak_after_runs=$(vm_mb VmHWM)
 stop_server
 
-# The floor: the mapped rows the walk delivered, in its order, by the plainest query:
-# list_after's select list and FROM, count_since's WHERE (last_updated and the
-# mapping's filter), the ORDER BY, and no LIMIT.
-copy_sql=$(
-    sed -n '1,/^  FROM /p' "$work/list_after.sql"
-    sed -n '/^ WHERE /,$p' "$work/count_since.sql" | sed -e 's/\$1/'"'"'-infinity'"'"'/g'
-    grep '^ ORDER BY ' "$work/list_after.sql"
-)
+# The floor: every row the walk delivered, in its order, by the very statement of a
+# walk's first page (list_since) with no LIMIT: COPY (SELECT <the same statement>).
+copy_sql=$(sed -e 's/\$1/'"'"'-infinity'"'"'/g; s/LIMIT \$2 OFFSET \$3/LIMIT ALL OFFSET 0/' "$work/list_since.sql")
 [[ $copy_sql != *'$'[0-9]* ]] || die "the floor query still has parameters: $copy_sql"
 copy_best=""
 copy_jit=""
@@ -563,7 +578,7 @@ cpu_mark
 # which this many correlated subqueries may not repay; the faster is the floor. No
 # statement timeout: the whole table goes out.
 for jit in on off; do
-    say "COPY (jit=$jit): the same SELECT without LIMIT, to psql"
+    say "COPY (jit=$jit): the first page's statement with LIMIT ALL, to psql"
     t0=$(now_ms)
     rows=$(PGOPTIONS="$session_options -c statement_timeout=0 -c jit=$jit" timeout 900 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$reader_url" \
         -c "COPY ($copy_sql) TO STDOUT" | wc -l)
@@ -708,6 +723,8 @@ total_s=$(num "($(now_ms) - $run_started) / 1000" 0)
     echo "storygate benchmark — $customers customers, $cpu, $cores cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
     printf 'single record   storygate %s req/s p50 %s ms p99 %s ms | pgbench prepared %s tps | ratio %s/%s = %s (target >= 0.6: %s)\n' \
         "$single_rps" "$single_p50" "$single_p99" "$(num "$pg_tps" 0)" "$single_rps" "$(num "$pg_tps" 0)" "$single_ratio" "$(verdict "$single_ratio >= 0.6")"
+    printf 'request path    storygate CPU %s us/request (target <= 15: %s); p99/p50 %s (target <= 2.5: %s); vs pgbench bare primary-key lookup %s tps: %s; vs its own statement: %s (target >= 0.8: %s)\n' \
+        "$single_cpu_us" "$(verdict "$single_cpu_us <= 15")" "$single_tail" "$(verdict "$single_tail <= 2.5")" "$(num "$pk_tps" 0)" "$single_pk_ratio" "$single_ratio" "$(verdict "$single_ratio >= 0.8")"
     printf 'full sync       API %s s vs COPY %s s (jit=%s): ratio %s (target <= 2.0: %s); last/first page latency %s (%s ms / %s ms, target <= 1.5: %s; page 1 alone %s ms); count: first page %s ms, later pages %s ms\n' \
         "$sync_best" "$copy_best" "$copy_jit" "$sync_ratio" "$(verdict "$sync_ratio <= 2.0")" "$page_ratio" "$(num "$last_ms" 1)" "$(num "$first_ms" 1)" "$(verdict "$page_ratio <= 1.5")" "$(num "$page1_ms" 1)" "$count_first_ms" "$count_later_ms"
     printf 'list limit=100  %s req/s p99 %s ms, %s MB/s (%s bytes/reply, JSON and headers); statuses %s; random start 0..%s (OFFSET), %s connections\n' \
