@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # pg-cluster.sh: manage a throwaway local PostgreSQL cluster (15 unless told otherwise)
-# for tests, the demo and benchmarks. The cluster listens on 127.0.0.1 only, on a port of its own, with its
-# unix socket in DIR, so it never collides with another cluster on the machine. Its data
-# is disposable: fsync and full-page writes are off for speed.
+# for tests, the demo and benchmarks. The cluster listens on 127.0.0.1 only, on a port
+# of its own, with its unix socket in DIR, so it never collides with another cluster on
+# the machine. Its data is disposable: fsync and full-page writes are off for speed.
 #
 #   scripts/pg-cluster.sh start   DIR PORT   initdb DIR/data if needed, start, wait until ready;
 #                                            prints postgresql://postgres@127.0.0.1:PORT/postgres

@@ -15,8 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-# The majors tests/pg-versions/package.json pins (15 is Debian's).
-pinned_majors="10 11 12 13 14 16 17 18"
+# The majors tests/pg-versions/package.json pins as "pgNN" (15 is Debian's).
+pinned_majors=$(sed -n 's/^ *"pg\([0-9][0-9]*\)": .*/\1/p' tests/pg-versions/package.json | tr '\n' ' ')
+pinned_majors=${pinned_majors% }
 if [ -n "${STORYGATE_PG_MAJORS+set}" ]; then
   majors=""
   for major in $STORYGATE_PG_MAJORS; do

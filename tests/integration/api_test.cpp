@@ -304,7 +304,7 @@ TEST(Outage, DatabaseGoneGives503JsonAndAuthStillChecked) {
   server srv({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml")},
              {{"STORYGATE_DATABASE_URL", db->url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
   ASSERT_EQ(http_get(srv.port(), "/api/v1/customer/244988", bearer()).status, 200u);
-  db.reset();  // DROP DATABASE ... WITH (FORCE): connections die, reconnects fail
+  db.reset();  // dropped with its sessions ended: connections die, reconnects fail
   const auto res = http_get(srv.port(), "/api/v1/customer/244988", bearer());
   EXPECT_EQ(res.status, 503u) << res.body;
   EXPECT_FALSE(res.header("retry-after").empty());
