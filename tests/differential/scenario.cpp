@@ -320,7 +320,8 @@ std::string id_literal(id_type type, int n) {
     case id_type::bigint: return std::to_string(9000000000000LL + n);
     case id_type::numeric: std::snprintf(buffer, sizeof buffer, "%d.%02d", 30000 + n, (n * 37) % 100); return buffer;
     case id_type::text: {
-      static const std::vector<std::string> shapes{"C-%04d", "Zoë %d", "a b+%d", "x%%%d", "Q'%d"};
+      // Each needs encoding in a URL path: blanks, '+', '%', '/', '?', '#', a tab.
+      static const std::vector<std::string> shapes{"C-%04d", "Zoë %d", "a b+%d", "x%%%d", "Q'%d", "a/b?%d#", "t\t%d"};
       std::snprintf(buffer, sizeof buffer, shapes[static_cast<std::size_t>(n) % shapes.size()].c_str(), n);
       return sql_text(buffer);
     }
