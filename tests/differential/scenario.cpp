@@ -378,11 +378,20 @@ std::string scenario::insert_row(std::mt19937_64& rng, const std::string& id_val
   return "INSERT INTO " + relation_sql + " (" + names + ") VALUES (" + values + ");\n";
 }
 
+std::vector<std::string> scenario::server_options() const {
+  std::vector<std::string> options{"--sync-overlap-seconds", std::to_string(overlap_seconds)};
+  if (offset_only) options.insert(options.end(), {"--sync-cursor-limit", "0"});
+  if (pgbouncer_mode) options.push_back("--pgbouncer");
+  return options;
+}
+
 std::string scenario::describe() const {
   std::ostringstream out;
   out << "seed " << seed << " (rerun: STORYGATE_DIFFERENTIAL_SEEDS=" << seed << ")\n-- schema and data\n"
       << setup_sql << "-- mapping\n"
-      << mapping_yaml << "-- served with --sync-overlap-seconds " << overlap_seconds << "\n";
+      << mapping_yaml << "-- served with";
+  for (const auto& option : server_options()) out << " " << option;
+  out << "\n";
   return out.str();
 }
 
@@ -403,6 +412,8 @@ scenario generate(uint64_t seed) {
   s.zone = chance(rng, 0.7) ? s.source_zone : pick(rng, zones);
   s.filtered = chance(rng, 0.6);
   s.overlap_seconds = pick(rng, std::vector<int>{0, 0, 60, 3600});
+  s.offset_only = chance(rng, 0.2);
+  s.pgbouncer_mode = chance(rng, 0.25);
 
   // The change-time column(s) and their pool: instants near the zone's clock
   // changes, as wall clocks, instants or days.
@@ -546,6 +557,8 @@ scenario generate(uint64_t seed) {
     s.since_values.push_back(wall.substr(0, 10) + "T" + wall.substr(11));
   }
   s.since_values.push_back(wall_of(pick(rng, times.instants), zone).substr(0, 10));  // a bare date
+  for (int i = 0; i < 3; ++i)  // with the mapping zone's own offset then (+05:45, -06:00, ...)
+    s.since_values.push_back(iso_in_zone(pick(rng, zone_times.instants), s.zone));
   return s;
 }
 
