@@ -1,5 +1,7 @@
 #include "sql/customer_queries.h"
 
+#include <stdexcept>
+
 #include "db/pg_types.h"
 #include "time/zone_spread.h"
 
@@ -29,6 +31,18 @@ std::string select_list(const mapping::catalog& catalog, const std::string& zone
   return list;
 }
 
+// How far a wall clock in `zone` can be from the instant it names, beyond
+// the offset of the moment compared with. PostgreSQL checked the zone; should
+// this machine's tz database not know it (another tzdata release), the widest
+// range any zone has ever used keeps the comparison right, only less narrow.
+std::chrono::seconds wall_clock_spread(const std::string& zone) {
+  try {
+    return time::offset_spread(zone);
+  } catch (const std::runtime_error&) {
+    return std::chrono::hours(48);
+  }
+}
+
 // The rows whose served change time is at or after `last_updated` (the
 // parameter `param`, timestamptz text), widened back by the overlap.
 // Compared in the updated_at column's own type, so an index on it bounds the
@@ -48,11 +62,12 @@ std::string since_condition(const mapping::catalog& catalog, const std::string& 
     default: break;
   }
   // A wall-clock column is served as the instant it names in the source
-  // zone, and wall-clock order is not instant order: 01:30 in the hour that
-  // repeats when clocks fall back comes after 01:44 on the wall but may be
-  // the later instant. The index range is widened by the zone's offset
-  // spread, so it holds every row that qualifies; the instant decides.
-  const auto spread = time::offset_spread(catalog.source.source_time_zone.value);
+  // zone, and wall-clock order is not instant order: 01:30 on the second
+  // pass of the hour that repeats when clocks fall back is earlier than 01:44
+  // on the wall, and the later instant. The index range is widened by the
+  // zone's offset spread, so it holds every row that qualifies; the instant
+  // decides.
+  const auto spread = wall_clock_spread(catalog.source.source_time_zone.value);
   const std::string wall = "(" + since + " AT TIME ZONE " + zone + ")";
   if (spread.count() == 0) return updated.source_sql + " >= " + wall;
   return updated.source_sql + " >= (" + wall + " - interval '" + std::to_string(spread.count()) +

@@ -166,6 +166,17 @@ TEST(CustomerQueries, TimestampInUtcNeedsNoRecheck) {
             count_since(R"("customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'UTC'))" + listed));
 }
 
+// A zone PostgreSQL knows and this machine's tz database does not: the
+// widest range any zone has used (48 h), then the exact check.
+TEST(CustomerQueries, ZoneUnknownHereWidensTheMost) {
+  auto c = make_catalog(timestamp_type);
+  c.source.source_time_zone.value = "Mars/Olympus_Mons";
+  c.fields.clear();
+  EXPECT_EQ(customer_queries::build(c, 0s).count_since,
+            count_since(R"("customer"."last_modified" >= (($1::timestamptz AT TIME ZONE 'Mars/Olympus_Mons') - interval '172800 seconds')
+   AND ("customer"."last_modified" AT TIME ZONE 'Mars/Olympus_Mons') >= $1::timestamptz)" + listed));
+}
+
 TEST(CustomerQueries, TimestamptzUpdatedAt) {
   const auto q = customer_queries::build(make_catalog(timestamptz_type), 0s);
   const auto since = [](const std::string& param) {
