@@ -411,6 +411,9 @@ scenario generate(uint64_t seed) {
   s.source_zone = pick(rng, zones);
   s.zone = chance(rng, 0.7) ? s.source_zone : pick(rng, zones);
   s.filtered = chance(rng, 0.6);
+  // Sometimes ids are unique, with a unique index that says so (storygate
+  // then lists without a DISTINCT pass).
+  const bool unique_ids = !s.filtered && chance(rng, 0.4);
   s.overlap_seconds = pick(rng, std::vector<int>{0, 0, 60, 3600});
   s.offset_only = chance(rng, 0.2);
   s.pgbouncer_mode = chance(rng, 0.25);
@@ -495,6 +498,7 @@ scenario generate(uint64_t seed) {
   std::string columns_sql;
   for (const auto& c : s.columns) columns_sql += (columns_sql.empty() ? "" : ", ") + quoted(c.name) + " " + c.type;
   s.setup_sql += "CREATE TABLE " + s.relation_sql + " (" + columns_sql + ");\n";
+  if (unique_ids) s.setup_sql += "CREATE UNIQUE INDEX ON " + s.relation_sql + " (" + quoted(s.id_column) + ");\n";
   if (chance(rng, 0.7)) {
     const std::string indexed = s.change == change_type::expression
                                     ? "(GREATEST(" + quoted(s.change_column) + ", \"Note Changed\"))"
@@ -512,7 +516,7 @@ scenario generate(uint64_t seed) {
     std::string change = pick(rng, change_pool);
     if (chance(rng, 0.04)) id = "NULL";
     if (chance(rng, 0.05)) change = "NULL";
-    if (!written.empty() && chance(rng, 0.08)) {
+    if (!unique_ids && !written.empty() && chance(rng, 0.08)) {
       const auto& earlier = pick(rng, written);
       id = earlier.first;
       if (chance(rng, 0.5)) change = earlier.second;
