@@ -116,22 +116,6 @@ bool walks_an_index(const std::string& plan) {
   return false;
 }
 
-enum class index_kind {
-  leading,       // any index whose first key column it is
-  unique_alone,  // a unique index on that column alone, for every row (not partial)
-};
-
-// Whether table `relation` (SQL, quoted) has an index of that kind on `column`.
-bool has_index(pqxx::connection_base& c, const std::string& relation, const std::string& column, index_kind kind) {
-  pqxx::nontransaction tx(c);
-  const std::string unique_alone =
-      kind == index_kind::unique_alone ? " AND i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL" : "";
-  return tx.exec_params1("SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a"
-                         "   ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
-                         " WHERE i.indrelid = to_regclass($1) AND a.attname = $2" + unique_alone + ")",
-                         relation, column)[0]
-      .as<bool>();
-}
 
 std::string index_advice(const mapping::catalog& c) {
   if (c.source.updated_at_is_expression)
@@ -163,7 +147,7 @@ int run_check(const config::settings& settings) {
   // wins even on a small table).
   bool indexed = false;
   if (!catalog.source.updated_at_is_expression) {
-    indexed = has_index(c, catalog.relation_sql, catalog.source.updated_at_column.value, index_kind::leading);
+    indexed = db::schema_reader(c).leads_index(catalog.relation_sql, catalog.source.updated_at_column.value);
   }
   if (!indexed) {
     {
@@ -199,7 +183,7 @@ int run_check(const config::settings& settings) {
   // per company only) and rows without an id left out (they are never
   // listed). A unique index on the id column alone settles it; otherwise the
   // data is counted (a view, or a table without one).
-  if (!has_index(c, catalog.relation_sql, catalog.source.id_column.value, index_kind::unique_alone)) {
+  if (!catalog.id_unique) {
     pqxx::nontransaction tx(c);
     const auto shared = tx.exec("SELECT count(*), min(storygate_id) FROM (SELECT " + catalog.id.source_sql +
                                 "::text AS storygate_id FROM " + catalog.relation_sql + " AS " +

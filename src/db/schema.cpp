@@ -57,6 +57,24 @@ std::optional<relation_info> schema_reader::find_relation(const std::string& nam
   return relation;
 }
 
+bool schema_reader::index_exists(const std::string& relation, const std::string& column,
+                                 const std::string& condition) {
+  pqxx::read_transaction tx(connection_);
+  return tx.exec_params1("SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a"
+                         "   ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+                         " WHERE i.indrelid = to_regclass($1) AND a.attname = $2" + condition + ")",
+                         relation, column)[0]
+      .as<bool>();
+}
+
+bool schema_reader::unique_column(const std::string& relation, const std::string& column) {
+  return index_exists(relation, column, " AND i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL");
+}
+
+bool schema_reader::leads_index(const std::string& relation, const std::string& column) {
+  return index_exists(relation, column, "");
+}
+
 bool schema_reader::is_time_zone(const std::string& name) {
   pqxx::read_transaction tx(connection_);
   return tx.exec_params1("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", name)[0]

@@ -51,6 +51,14 @@ class schema_reader {
   // Throws schema_error when `name` is not a valid name at all.
   std::optional<relation_info> find_relation(const std::string& name);
 
+  // True when `column` of `relation` (SQL, quoted) has a unique index of its
+  // own that covers every row (not partial): no two rows share a value, NULLs
+  // aside. False for views, which have no index.
+  bool unique_column(const std::string& relation, const std::string& column);
+
+  // True when `column` of `relation` (SQL, quoted) is the first key of an index.
+  bool leads_index(const std::string& relation, const std::string& column);
+
   // True for IANA zone names PostgreSQL knows, such as "America/Chicago".
   bool is_time_zone(const std::string& name);
 
@@ -60,6 +68,8 @@ class schema_reader {
 
  private:
   pg_type describe_type(unsigned oid);
+  // Whether an index of `relation` has `column` first and meets `condition` (SQL over pg_index i).
+  bool index_exists(const std::string& relation, const std::string& column, const std::string& condition);
 
   pqxx::connection_base& connection_;
 };

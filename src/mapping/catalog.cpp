@@ -245,6 +245,7 @@ catalog resolve(const mapping& source, db::schema_reader& schema) {
   result.id.output = inferred_type(id_column.type) == field_type::integer ? field_type::integer
                                                                           : field_type::string;
   result.id_match = id_kind_of(id_column.type);
+  result.id_unique = schema.unique_column(result.relation_sql, id_column.name);
   if (result.id_match == id_kind::text && id_column.type.category != 'S')
     fail(source.id_column.where, "'id' column '" + id_column.name + "' is " + id_column.type.name +
                                      "; expected an integer, numeric, uuid or text column");

@@ -49,6 +49,7 @@ struct catalog {
   std::string alias_sql;         // "customer"
   resolved_field id;             // served as "id"
   id_kind id_match = id_kind::text;
+  bool id_unique = false;        // a unique index on the id column alone: no two rows share an id
   int64_t id_min = 0, id_max = 0;  // bounds when id_match is integer
   resolved_field updated_at;     // its output is datetime or date
   std::string filter_sql;        // "(predicate)" or empty

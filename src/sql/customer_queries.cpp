@@ -1,5 +1,7 @@
 #include "sql/customer_queries.h"
 
+#include <stdexcept>
+
 #include "db/pg_types.h"
 #include "time/zone_spread.h"
 
@@ -38,6 +40,18 @@ std::string select_list(const mapping::catalog& catalog, const std::string& zone
   return list;
 }
 
+// How far a wall clock in `zone` can be from the instant it names, beyond
+// the offset of the moment compared with. PostgreSQL checked the zone; should
+// this machine's tz database not know it (another tzdata release), the widest
+// range any zone has ever used keeps the comparison right, only less narrow.
+std::chrono::seconds wall_clock_spread(const std::string& zone) {
+  try {
+    return time::offset_spread(zone);
+  } catch (const std::runtime_error&) {
+    return std::chrono::hours(48);
+  }
+}
+
 // The rows whose served change time is at or after `last_updated` (the
 // parameter `param`, timestamptz text), widened back by the overlap.
 // Compared in the updated_at column's own type, so an index on it bounds the
@@ -57,15 +71,19 @@ std::string since_condition(const mapping::catalog& catalog, const std::string& 
     default: break;
   }
   // A wall-clock column is served as the instant it names in the source
-  // zone, and wall-clock order is not instant order: 01:30 in the hour that
-  // repeats when clocks fall back comes after 01:44 on the wall but may be
-  // the later instant. The index range is widened by the zone's offset
-  // spread, so it holds every row that qualifies; the instant decides.
-  const auto spread = time::offset_spread(catalog.source.source_time_zone.value);
+  // zone, and wall-clock order is not instant order: 01:30 on the second
+  // pass of the hour that repeats when clocks fall back is earlier than 01:44
+  // on the wall, and the later instant. A wall clock and the instant it
+  // names are apart by one of the zone's offsets, so only rows within the
+  // zone's offset spread of last_updated's wall clock can go either way: the
+  // index range is widened by the spread, and the instant is computed for
+  // the rows of that band only (earlier ones are out, later ones in).
+  const auto spread = wall_clock_spread(catalog.source.source_time_zone.value);
   const std::string wall = "(" + since + " AT TIME ZONE " + zone + ")";
   if (spread.count() == 0) return updated.source_sql + " >= " + wall;
-  return updated.source_sql + " >= (" + wall + " - interval '" + std::to_string(spread.count()) +
-         " seconds')\n   AND " + as_timestamptz(updated, zone) + " >= " + since;
+  const std::string widen = " interval '" + std::to_string(spread.count()) + " seconds')";
+  return updated.source_sql + " >= (" + wall + " -" + widen + "\n   AND (" + updated.source_sql + " >= (" + wall +
+         " +" + widen + " OR " + as_timestamptz(updated, zone) + " >= " + since + ")";
 }
 
 }  // namespace
@@ -110,9 +128,11 @@ customer_queries customer_queries::build(const mapping::catalog& catalog,
   // The keys a list serves: each (updated_at, id) once. Rows that share both
   // are one customer at one change time to DailyStory, and a keyset walk
   // could not tell them apart: it would skip one or serve both at a page
-  // break, so they are served (and counted) as one.
+  // break, so they are served (and counted) as one. A unique index on the id
+  // settles it without the cost (a pass over every key counted or skipped).
+  const std::string distinct = catalog.id_unique ? "" : "DISTINCT ";
   const auto keys = [&](const std::string& where) {
-    return "SELECT DISTINCT " + updated + " AS storygate_updated, " + id + " AS storygate_id" + from +
+    return "SELECT " + distinct + updated + " AS storygate_updated, " + id + " AS storygate_id" + from +
            "\n WHERE " + where;
   };
   // A page of keys, then one row for each key, fetched through the same

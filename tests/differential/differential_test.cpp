@@ -34,7 +34,7 @@ std::vector<uint64_t> seeds() {
     for (uint64_t seed; in >> seed;) out.push_back(seed);
     return out;
   }
-  for (uint64_t seed = 1; seed <= 24; ++seed) out.push_back(seed);
+  for (uint64_t seed = 1; seed <= 40; ++seed) out.push_back(seed);
   return out;
 }
 
@@ -71,9 +71,10 @@ class Differential : public ::testing::TestWithParam<uint64_t> {
     db_ = std::make_unique<testing::scratch_database>(scenario_.setup_sql);
     const auto mapping = testing::write_temp_file("differential-" + std::to_string(GetParam()) + ".yaml",
                                                   scenario_.mapping_yaml);
+    std::vector<std::string> args{"serve", "--mapping", mapping};
+    for (const auto& option : scenario_.server_options()) args.push_back(option);
     server_ = std::make_unique<testing::server>(
-        std::vector<std::string>{"serve", "--mapping", mapping, "--sync-overlap-seconds",
-                                 std::to_string(scenario_.overlap_seconds)},
+        args,
         std::map<std::string, std::string>{{"STORYGATE_DATABASE_URL", db_->url()},
                                            {"STORYGATE_BEARER_TOKENS", testing::test_token}});
     reference_ = std::make_unique<reference>(scenario_, db_->url());
@@ -211,7 +212,9 @@ TEST_P(Differential, AnswersMatchTheReference) {
   }
 
   // Walks while a writer changes the data between pages: a row stamped
-  // later (it moves to the end), a new row, a row deleted.
+  // later (it moves to the end), a new row, a row deleted. Plain OFFSET
+  // paging is known to lose rows then (README, "Incremental sync").
+  if (scenario_.offset_only) return;
   int writes = 0;
   for (const auto rule : {stop_rule::at_count, stop_rule::at_short_page, stop_rule::follow_next}) {
     if (failing()) return;

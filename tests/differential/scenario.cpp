@@ -320,7 +320,8 @@ std::string id_literal(id_type type, int n) {
     case id_type::bigint: return std::to_string(9000000000000LL + n);
     case id_type::numeric: std::snprintf(buffer, sizeof buffer, "%d.%02d", 30000 + n, (n * 37) % 100); return buffer;
     case id_type::text: {
-      static const std::vector<std::string> shapes{"C-%04d", "Zoë %d", "a b+%d", "x%%%d", "Q'%d"};
+      // Each needs encoding in a URL path: blanks, '+', '%', '/', '?', '#', a tab.
+      static const std::vector<std::string> shapes{"C-%04d", "Zoë %d", "a b+%d", "x%%%d", "Q'%d", "a/b?%d#", "t\t%d"};
       std::snprintf(buffer, sizeof buffer, shapes[static_cast<std::size_t>(n) % shapes.size()].c_str(), n);
       return sql_text(buffer);
     }
@@ -377,11 +378,20 @@ std::string scenario::insert_row(std::mt19937_64& rng, const std::string& id_val
   return "INSERT INTO " + relation_sql + " (" + names + ") VALUES (" + values + ");\n";
 }
 
+std::vector<std::string> scenario::server_options() const {
+  std::vector<std::string> options{"--sync-overlap-seconds", std::to_string(overlap_seconds)};
+  if (offset_only) options.insert(options.end(), {"--sync-cursor-limit", "0"});
+  if (pgbouncer_mode) options.push_back("--pgbouncer");
+  return options;
+}
+
 std::string scenario::describe() const {
   std::ostringstream out;
   out << "seed " << seed << " (rerun: STORYGATE_DIFFERENTIAL_SEEDS=" << seed << ")\n-- schema and data\n"
       << setup_sql << "-- mapping\n"
-      << mapping_yaml << "-- served with --sync-overlap-seconds " << overlap_seconds << "\n";
+      << mapping_yaml << "-- served with";
+  for (const auto& option : server_options()) out << " " << option;
+  out << "\n";
   return out.str();
 }
 
@@ -401,7 +411,12 @@ scenario generate(uint64_t seed) {
   s.source_zone = pick(rng, zones);
   s.zone = chance(rng, 0.7) ? s.source_zone : pick(rng, zones);
   s.filtered = chance(rng, 0.6);
+  // Sometimes ids are unique, with a unique index that says so (storygate
+  // then lists without a DISTINCT pass).
+  const bool unique_ids = !s.filtered && chance(rng, 0.4);
   s.overlap_seconds = pick(rng, std::vector<int>{0, 0, 60, 3600});
+  s.offset_only = chance(rng, 0.2);
+  s.pgbouncer_mode = chance(rng, 0.25);
 
   // The change-time column(s) and their pool: instants near the zone's clock
   // changes, as wall clocks, instants or days.
@@ -483,6 +498,7 @@ scenario generate(uint64_t seed) {
   std::string columns_sql;
   for (const auto& c : s.columns) columns_sql += (columns_sql.empty() ? "" : ", ") + quoted(c.name) + " " + c.type;
   s.setup_sql += "CREATE TABLE " + s.relation_sql + " (" + columns_sql + ");\n";
+  if (unique_ids) s.setup_sql += "CREATE UNIQUE INDEX ON " + s.relation_sql + " (" + quoted(s.id_column) + ");\n";
   if (chance(rng, 0.7)) {
     const std::string indexed = s.change == change_type::expression
                                     ? "(GREATEST(" + quoted(s.change_column) + ", \"Note Changed\"))"
@@ -500,7 +516,7 @@ scenario generate(uint64_t seed) {
     std::string change = pick(rng, change_pool);
     if (chance(rng, 0.04)) id = "NULL";
     if (chance(rng, 0.05)) change = "NULL";
-    if (!written.empty() && chance(rng, 0.08)) {
+    if (!unique_ids && !written.empty() && chance(rng, 0.08)) {
       const auto& earlier = pick(rng, written);
       id = earlier.first;
       if (chance(rng, 0.5)) change = earlier.second;
@@ -545,6 +561,8 @@ scenario generate(uint64_t seed) {
     s.since_values.push_back(wall.substr(0, 10) + "T" + wall.substr(11));
   }
   s.since_values.push_back(wall_of(pick(rng, times.instants), zone).substr(0, 10));  // a bare date
+  for (int i = 0; i < 3; ++i)  // with the mapping zone's own offset then (+05:45, -06:00, ...)
+    s.since_values.push_back(iso_in_zone(pick(rng, zone_times.instants), s.zone));
   return s;
 }
 

@@ -64,6 +64,11 @@ struct scenario {
   bool filtered = false;
   std::string filter_sql;     // over alias r, when filtered
   int overlap_seconds = 0;
+  // How storygate is run: every page by OFFSET (no sync cursors), and
+  // statements unprepared in one transaction each (as behind pgbouncer).
+  bool offset_only = false;
+  bool pgbouncer_mode = false;
+  std::vector<std::string> server_options() const;
   std::vector<field_spec> fields;
   std::string setup_sql;      // schema, tables, rows, indexes
   std::string mapping_yaml;

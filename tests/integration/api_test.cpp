@@ -262,7 +262,9 @@ TEST(TextIds, IdsFollowTheColumnType) {
   res = http_get(srv.port(), "/api/v1/customer/C-99999", bearer());
   EXPECT_EQ(res.status, 404u);
   EXPECT_EQ(res.body, R"({"error":"No customer found for id C-99999"})");
-  EXPECT_EQ(http_get(srv.port(), "/api/v1/customer/C%01", bearer()).status, 400u);
+  // A text column may hold a control character, and a list serves such an id
+  // as stored: it is looked up like any other (and here not found).
+  EXPECT_EQ(http_get(srv.port(), "/api/v1/customer/C%01", bearer()).status, 404u);
   // A timestamptz updated_at, in a UTC mapping.
   const auto list = parse_json(http_get(srv.port(), "/api/v1/customers?last_updated=2023-03-02T12:00:00Z", bearer()).body);
   EXPECT_EQ(list["count"].GetInt(), 2);

@@ -150,9 +150,10 @@ TEST(CustomerQueries, ByIdDoesNotDependOnUpdatedAtTypeOrOverlap) {
 TEST(CustomerQueries, TimestampWithoutTimeZoneUpdatedAt) {
   const auto q = customer_queries::build(make_catalog(timestamp_type), 0s);
   const auto since = [](const std::string& param) {
-    return R"("customer"."last_modified" >= (()" + param +
-           R"(::timestamptz AT TIME ZONE 'America/Chicago') - interval '3600 seconds')
-   AND ("customer"."last_modified" AT TIME ZONE 'America/Chicago') >= )" + param + "::timestamptz" + listed;
+    const std::string wall = "(" + param + "::timestamptz AT TIME ZONE 'America/Chicago')";
+    return R"("customer"."last_modified" >= ()" + wall + R"( - interval '3600 seconds')
+   AND ("customer"."last_modified" >= ()" + wall + R"( + interval '3600 seconds') OR ("customer"."last_modified" AT TIME ZONE 'America/Chicago') >= )" +
+           param + "::timestamptz)" + listed;
   };
   EXPECT_EQ(q.count_since, count_since(since("$1")));
   EXPECT_EQ(q.list_since, offset_page(since("$1")));
@@ -167,6 +168,18 @@ TEST(CustomerQueries, TimestampInUtcNeedsNoRecheck) {
   c.fields.clear();
   EXPECT_EQ(customer_queries::build(c, 0s).count_since,
             count_since(R"("customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'UTC'))" + listed));
+}
+
+// A zone PostgreSQL knows and this machine's tz database does not: the
+// widest range any zone has used (48 h), then the exact check.
+TEST(CustomerQueries, ZoneUnknownHereWidensTheMost) {
+  auto c = make_catalog(timestamp_type);
+  c.source.source_time_zone.value = "Mars/Olympus_Mons";
+  c.fields.clear();
+  EXPECT_EQ(customer_queries::build(c, 0s).count_since,
+            count_since(R"("customer"."last_modified" >= (($1::timestamptz AT TIME ZONE 'Mars/Olympus_Mons') - interval '172800 seconds')
+   AND ("customer"."last_modified" >= (($1::timestamptz AT TIME ZONE 'Mars/Olympus_Mons') + interval '172800 seconds') OR ("customer"."last_modified" AT TIME ZONE 'Mars/Olympus_Mons') >= $1::timestamptz))" +
+                        listed));
 }
 
 TEST(CustomerQueries, TimestamptzUpdatedAt) {
@@ -198,7 +211,7 @@ TEST(CustomerQueries, OverlapWidensLastUpdatedBackwards) {
             count_since(R"("customer"."last_modified" >= ($1::timestamptz - interval '60 seconds'))" + listed));
   EXPECT_EQ(customer_queries::build(make_catalog(timestamp_type), 60s).count_since,
             count_since(R"("customer"."last_modified" >= ((($1::timestamptz - interval '60 seconds') AT TIME ZONE 'America/Chicago') - interval '3600 seconds')
-   AND ("customer"."last_modified" AT TIME ZONE 'America/Chicago') >= ($1::timestamptz - interval '60 seconds'))" +
+   AND ("customer"."last_modified" >= ((($1::timestamptz - interval '60 seconds') AT TIME ZONE 'America/Chicago') + interval '3600 seconds') OR ("customer"."last_modified" AT TIME ZONE 'America/Chicago') >= ($1::timestamptz - interval '60 seconds')))" +
                         listed));
   EXPECT_EQ(customer_queries::build(make_catalog(date_type), 3600s).count_since,
             count_since(R"("customer"."last_modified" >= (($1::timestamptz - interval '3600 seconds') AT TIME ZONE 'America/Chicago')::date)" +
@@ -235,6 +248,21 @@ TEST(CustomerQueries, FilterHoldsInEveryStatement) {
    AND )" + since("$4"),
                                "LIMIT $3", filter));
   EXPECT_EQ(q.count_changed, count_changed("timestamp with time zone", since("$2")));
+}
+
+// A unique index on the id column: no two rows share (updated_at, id), and
+// the keys need no DISTINCT pass.
+TEST(CustomerQueries, UniqueIdNeedsNoDistinct) {
+  auto c = make_catalog(timestamptz_type);
+  c.id_unique = true;
+  const auto q = customer_queries::build(c, 0s);
+  const std::string since = R"("customer"."last_modified" >= $1::timestamptz)" + listed;
+  EXPECT_EQ(q.count_since, R"(SELECT count(*), max(storygate_updated)::text
+  FROM (SELECT "customer"."last_modified" AS storygate_updated, "customer"."cust_id" AS storygate_id)" +
+                               from + "\n WHERE " + since + ") AS storygate_keys");
+  EXPECT_EQ(q.list_since.find("DISTINCT"), std::string::npos) << q.list_since;
+  EXPECT_EQ(q.list_after.find("DISTINCT"), std::string::npos) << q.list_after;
+  EXPECT_EQ(q.count_changed.find("DISTINCT"), std::string::npos) << q.count_changed;
 }
 
 TEST(CustomerQueries, OnlyTheIdWhenNoFields) {
