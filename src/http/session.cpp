@@ -115,7 +115,9 @@ template <class Stream>
 void session<Stream>::do_read() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(context_.settings.max_header_bytes));
-  parser_->body_limit(0);  // GET and HEAD carry no body
+  // Bodies are never read (GET and HEAD carry none): the header decides,
+  // in on_read_header, whatever its Content-Length.
+  parser_->body_limit(boost::none);
   body_unread_ = false;
   // A total deadline for the whole request, not an idle one: a client
   // trickling a byte at a time cannot hold the connection past it.
@@ -124,17 +126,16 @@ void session<Stream>::do_read() {
                            beast::bind_front_handler(&session::on_read_header, this->shared_from_this()));
 }
 
-// A body on GET or HEAD is read into the zero body limit (413). On any other
-// method it is left unread: the method is the client's real mistake, so it
-// gets 405 with Allow (or 404), and the connection closes after the answer
+// A body announced on GET or HEAD is a 413. On any other method the method is
+// the client's real mistake: the request goes on unread to the router for
+// its 405 with Allow (or 404), and the connection closes after the answer
 // since the unread body leaves it out of step.
 template <class Stream>
 void session<Stream>::on_read_header(beast::error_code ec, std::size_t bytes) {
   if (ec || parser_->is_done()) return on_read(ec, bytes);
   const auto method = parser_->get().method();
   if (method == bhttp::verb::get || method == bhttp::verb::head)
-    return bhttp::async_read(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&session::on_read, this->shared_from_this()));
+    return reply_and_close(413, "GET requests must not carry a body");
   body_unread_ = true;
   on_read(ec, bytes);
 }
@@ -147,8 +148,6 @@ void session<Stream>::on_read(beast::error_code ec, std::size_t) {
   if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow)
     return reply_and_close(431, "The request headers are larger than " +
                                     std::to_string(context_.settings.max_header_bytes) + " bytes");
-  if (ec == bhttp::error::body_limit)
-    return reply_and_close(413, "GET requests must not carry a body");
   if (ec) return reply_and_close(400, "The request is not valid HTTP/1.1");
 
   request_ = parser_->release();
