@@ -5,7 +5,7 @@
 # (default 300) on a copy of its seed corpus. The short fixed-seed run is
 # `ctest -L fuzz` in build-fuzz/.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]   # TARGET: last_updated_fuzz query_string_fuzz mapping_loader_fuzz
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   # TARGET: last_updated_fuzz query_string_fuzz mapping_loader_fuzz proxy_protocol_fuzz
 #
 # What a run finds new stays in build-fuzz/fuzz-corpus/TARGET (kept between
 # runs; copy good finds into tests/fuzz/corpus/TARGET by hand). A crash is
@@ -18,7 +18,7 @@ seconds=${1:-300}
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS] [TARGET...]" >&2; exit 2; }
 shift $(( $# > 0 ? 1 : 0 ))
 targets=("$@")
-((${#targets[@]})) || targets=(last_updated_fuzz query_string_fuzz mapping_loader_fuzz)
+((${#targets[@]})) || targets=(last_updated_fuzz query_string_fuzz mapping_loader_fuzz proxy_protocol_fuzz)
 
 # clang and its runtimes (libFuzzer, sanitizers), and llvm-symbolizer for the stacks.
 scripts/install-deps.sh clang-14 libclang-rt-14-dev llvm-14

@@ -26,6 +26,8 @@ packages=(
     zlib1g-dev                             # gzip
     postgresql-15 postgresql-client-15     # real server for tests and the demo
     pgbouncer                              # tests of --pgbouncer
+    nginx-light haproxy                    # tests behind real proxies (X-Forwarded-For, PROXY protocol)
+    sslscan                                # the test that checks the TLS profile against the running server
     tzdata                                 # time zones (America/Chicago ...)
     curl ca-certificates                   # demo and integration checks
 )

@@ -1,5 +1,6 @@
 #include "app/startup.h"
 
+#include <boost/asio/ip/address.hpp>
 #include <pqxx/pqxx>
 
 #include <cstdlib>
@@ -21,6 +22,10 @@ auth::authenticator load_credentials(const config::settings& settings) {
       credentials.add_basic_from_text(pairs);
     for (const auto& file : settings.bearer_token_files) credentials.add_bearer_token_file(file);
     for (const auto& file : settings.basic_auth_files) credentials.add_basic_file(file);
+    // The key naming clients in sync cursors and logs: shared by replicas
+    // when given, random for this process otherwise.
+    if (!settings.client_key_file.empty()) auth::set_client_key(auth::read_client_key_file(settings.client_key_file));
+    else if (const char* key = std::getenv("STORYGATE_CLIENT_KEY")) auth::set_client_key(key);
   } catch (const auth::credentials_error& e) {
     throw startup_error(e.what());
   }
@@ -30,6 +35,14 @@ auth::authenticator load_credentials(const config::settings& settings) {
         "or pass --bearer-token-file/--basic-auth-file (or --no-auth for a trial on loopback)");
   if (credentials.requires_credentials() && settings.allow_anonymous)
     throw startup_error("--no-auth was given together with credentials; choose one");
+  // Without credentials, whoever can connect reads every customer: only
+  // processes on this machine may.
+  boost::system::error_code ec;
+  const auto listen = boost::asio::ip::make_address(settings.listen_address, ec);
+  if (settings.allow_anonymous && !ec && !listen.is_loopback())
+    throw startup_error("--no-auth is refused on " + settings.listen_address +
+                        ": without credentials anyone who can connect reads every customer; listen on a loopback "
+                        "address (127.0.0.1, ::1) or configure credentials");
   return credentials;
 }
 

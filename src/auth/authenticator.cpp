@@ -2,10 +2,11 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <sys/stat.h>
 
 #include <fstream>
 #include <optional>
+
+#include "config/file_permissions.h"
 
 namespace storygate::auth {
 namespace {
@@ -58,11 +59,11 @@ void for_each_word(std::string_view text, Each each) {
   }
 }
 
+}  // namespace
+
 std::vector<std::string> read_secret_lines(const std::string& path) {
-  struct stat info {};
-  if (stat(path.c_str(), &info) != 0) throw credentials_error(path + ": cannot read the file");
-  if (info.st_mode & S_IROTH)
-    throw credentials_error(path + ": readable by every user; run chmod o-r on it");
+  if (auto problem = config::unsafe_file(path, config::file_kind::secret))
+    throw credentials_error(path + ": " + *problem);
   std::ifstream in(path);
   if (!in) throw credentials_error(path + ": cannot read the file");
   std::vector<std::string> lines;
@@ -77,8 +78,6 @@ std::vector<std::string> read_secret_lines(const std::string& path) {
   if (lines.empty()) throw credentials_error(path + ": holds no credentials");
   return lines;
 }
-
-}  // namespace
 
 void authenticator::add(std::string_view scheme, std::string_view secret) {
   accepted_.push_back(digest_of(scheme, secret));
@@ -121,36 +120,30 @@ bool authenticator::matches(std::string_view scheme, std::string_view secret) co
   return found;
 }
 
-std::string client_fingerprint(std::string_view header) {
-  const auto digest = digest_of("client", header);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < 6; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 0xf];
+std::optional<presented_credential> read_authorization(std::string_view header) {
+  const auto space = header.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const std::string_view scheme = header.substr(0, space);
+  std::string_view credential = header.substr(space + 1);
+  while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
+  while (!credential.empty() && credential.back() == ' ') credential.remove_suffix(1);
+  if (credential.empty()) return std::nullopt;
+
+  if (equals_ignoring_case(scheme, "Bearer")) return presented_credential{"bearer", std::string(credential)};
+  if (equals_ignoring_case(scheme, "Basic")) {
+    auto decoded = decode_base64(credential);
+    if (!decoded || decoded->find(':') == std::string::npos) return std::nullopt;
+    return presented_credential{"basic", std::move(*decoded)};
   }
-  return out;
+  return std::nullopt;
 }
 
 verdict authenticator::check(std::string_view header) const {
   if (!requires_credentials()) return verdict::accepted;
   if (header.empty()) return verdict::missing;
-  const auto space = header.find(' ');
-  if (space == std::string_view::npos) return verdict::malformed;
-  const std::string_view scheme = header.substr(0, space);
-  std::string_view credential = header.substr(space + 1);
-  while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
-  while (!credential.empty() && credential.back() == ' ') credential.remove_suffix(1);
-  if (credential.empty()) return verdict::malformed;
-
-  if (equals_ignoring_case(scheme, "Bearer"))
-    return matches("bearer", credential) ? verdict::accepted : verdict::rejected;
-  if (equals_ignoring_case(scheme, "Basic")) {
-    const auto decoded = decode_base64(credential);
-    if (!decoded || decoded->find(':') == std::string::npos) return verdict::malformed;
-    return matches("basic", *decoded) ? verdict::accepted : verdict::rejected;
-  }
-  return verdict::malformed;
+  const auto presented = read_authorization(header);
+  if (!presented) return verdict::malformed;
+  return matches(presented->scheme, presented->secret) ? verdict::accepted : verdict::rejected;
 }
 
 }  // namespace storygate::auth

@@ -9,10 +9,13 @@
 //
 // Immutable after construction; safe to share between threads.
 #include <array>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "auth/fingerprint.h"  // client_fingerprint, declared with the credentials it names
 
 namespace storygate::auth {
 
@@ -39,8 +42,8 @@ class authenticator {
   // user:password pairs separated by white space (STORYGATE_BASIC_CREDENTIALS).
   void add_basic_from_text(std::string_view text);
   // Files hold one credential a line; blank lines and lines starting with '#'
-  // are skipped. Throws credentials_error when unreadable, world-readable
-  // or empty.
+  // are skipped. Throws credentials_error when unreadable, readable or
+  // writable by every user, or empty.
   void add_bearer_token_file(const std::string& path);
   void add_basic_file(const std::string& path);
 
@@ -56,10 +59,19 @@ class authenticator {
   std::vector<digest> accepted_;
 };
 
-// A short, stable name for whoever sends `authorization_header` (a prefix of
-// its SHA-256), to tell clients apart in memory and logs without keeping or
-// printing the credential.
-std::string client_fingerprint(std::string_view authorization_header);
+// A credential as presented, in canonical form: scheme "bearer" with the
+// token, or "basic" with the decoded user:password. nullopt when the header
+// is empty or malformed.
+struct presented_credential {
+  std::string scheme;
+  std::string secret;
+};
+std::optional<presented_credential> read_authorization(std::string_view authorization_header);
+
+// One credential a line; blank lines and '#' comments skipped. Throws
+// credentials_error when the file is unreadable, readable or writable by
+// every user, or holds nothing.
+std::vector<std::string> read_secret_lines(const std::string& path);
 
 // The value of WWW-Authenticate on a 401.
 inline constexpr std::string_view challenge = "Basic realm=\"storygate\", Bearer realm=\"storygate\"";

@@ -5,8 +5,15 @@
 // held to `rate` requests a second (a token bucket with a burst of twice
 // that).
 //
-// Bounded: at most `max_clients` addresses are tracked; the least recently
-// seen is forgotten first. Thread-safe.
+// Clients are keys (http::limit_key: an IPv4 address or an IPv6 /64); one
+// key's failures never refuse another.
+//
+// Bounded: at most `max_clients` clients in good standing are tracked, the
+// least recently seen forgotten first, and apart from them at most
+// `max_clients` locked-out ones, until their lockout ends. So a flood of new
+// addresses cannot push a locked-out client out of the table and free it:
+// only a lockout can take a lockout's place, the one ending soonest.
+// Thread-safe.
 #include <chrono>
 #include <list>
 #include <mutex>
@@ -34,6 +41,9 @@ class throttle {
   void failed(const std::string& client);
   void succeeded(const std::string& client);
 
+  // Clients tracked now (both kinds), for tests.
+  std::size_t tracked() const;
+
  private:
   using clock = std::chrono::steady_clock;
   struct client_state {
@@ -42,14 +52,17 @@ class throttle {
     clock::time_point locked_until{};
     double tokens = 0;
     clock::time_point refilled{};
-    std::list<std::string>::iterator recency;
+    bool locked_list = false;  // listed in locked_, not recency_
+    std::list<std::string>::iterator position;
   };
   client_state& state_of(const std::string& client, clock::time_point now);
+  void lock(client_state& s, const std::string& client, clock::time_point now);
 
   const throttle_options options_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::unordered_map<std::string, client_state> clients_;
-  std::list<std::string> recency_;  // most recently seen first
+  std::list<std::string> recency_;  // in good standing, most recently seen first
+  std::list<std::string> locked_;   // locked out, the lockout ending soonest first
 };
 
 }  // namespace storygate::auth

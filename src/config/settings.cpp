@@ -1,10 +1,13 @@
 #include "config/settings.h"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
 
 #include <algorithm>
 #include <cstdlib>
 #include <sstream>
+
+#include "http/client_address.h"
 
 namespace po = boost::program_options;
 
@@ -43,6 +46,40 @@ milliseconds millis(const po::variables_map& vm, const char* name) {
   return milliseconds(positive<unsigned>(vm, name));
 }
 
+// Trusted proxies, the client address header, the PROXY protocol, the
+// client key, and the per-address cap whose default depends on exposure.
+void parse_client_options(const po::variables_map& vm, settings& s) {
+  if (vm.count("trusted-proxy")) s.trusted_proxies = vm["trusted-proxy"].as<std::vector<std::string>>();
+  if (const char* listed = std::getenv("STORYGATE_TRUSTED_PROXIES")) {
+    std::string text = listed;
+    std::replace(text.begin(), text.end(), ',', ' ');
+    std::istringstream words(text);
+    for (std::string cidr; words >> cidr;) s.trusted_proxies.push_back(cidr);
+  }
+  try {
+    http::trusted_proxies checked(s.trusted_proxies);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(std::string("--trusted-proxy: ") + e.what());
+  }
+  s.client_address_header = vm["client-address-header"].as<std::string>();
+  if (s.client_address_header != "x-forwarded-for" && s.client_address_header != "forwarded")
+    throw usage_error("--client-address-header must be x-forwarded-for or forwarded, not '" +
+                      s.client_address_header + "'");
+  s.proxy_protocol = vm["proxy-protocol"].as<bool>();
+  if (s.proxy_protocol && s.trusted_proxies.empty())
+    throw usage_error("--proxy-protocol needs --trusted-proxy: only trusted proxies may send the header");
+  if (vm.count("client-key-file")) s.client_key_file = vm["client-key-file"].as<std::string>();
+
+  if (vm.count("max-connections-per-address")) {
+    s.max_connections_per_address = vm["max-connections-per-address"].as<unsigned>();
+  } else {
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(s.listen_address, ec);
+    const bool exposed = !ec && !address.is_loopback() && !s.tls_certificate.empty();
+    s.max_connections_per_address = exposed ? exposed_per_address_cap : 0;
+  }
+}
+
 }  // namespace
 
 parsed_command parse_command_line(int argc, const char* const argv[]) {
@@ -71,11 +108,15 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
     ("port", po::value<uint16_t>()->default_value(defaults.port), "TCP port (0: any free port)")
     ("threads", po::value<unsigned>()->default_value(defaults.io_threads), "HTTP I/O threads")
     ("max-connections", po::value<unsigned>()->default_value(defaults.max_connections), "open client connections at most")
-    ("max-connections-per-address", po::value<unsigned>()->default_value(defaults.max_connections_per_address), "open connections from one client address at most (0: no cap)")
+    ("max-connections-per-address", po::value<unsigned>(), "open connections from one client address at most (0: no cap; default 0, or 32 when serving TLS on a non-loopback address)")
     ("max-requests-per-connection", po::value<unsigned>()->default_value(defaults.max_requests_per_connection), "requests on one keep-alive connection")
     ("max-header-bytes", po::value<std::size_t>()->default_value(defaults.max_header_bytes), "request header size limit (431)")
     ("max-url-bytes", po::value<std::size_t>()->default_value(defaults.max_url_bytes), "request target size limit (414)")
     ("read-timeout-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.read_timeout.count())), "deadline to receive a request's headers")
+    ("trusted-proxy", po::value<std::vector<std::string>>(), "a proxy (address or CIDR) whose X-Forwarded-For, Forwarded or PROXY header names the client (repeatable)")
+    ("client-address-header", po::value<std::string>()->default_value(defaults.client_address_header), "header trusted proxies name the client in: x-forwarded-for or forwarded")
+    ("proxy-protocol", po::bool_switch(), "trusted proxies send a PROXY protocol v1/v2 header first (AWS NLB, HAProxy, Envoy)")
+    ("client-key-file", po::value<std::string>(), "HMAC key naming clients in sync cursors and logs (shared by replicas; default: random)")
     ("default-limit", po::value<unsigned>()->default_value(defaults.default_limit), "page size when limit is absent")
     ("max-limit", po::value<unsigned>()->default_value(defaults.max_limit), "largest accepted limit")
     ("sync-overlap-seconds", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.sync_overlap.count())), "widen last_updated backwards by this much (late commits)")
@@ -117,7 +158,7 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
                                       std::string name = variable.substr(prefix.size());
                                       for (auto& c : name)
                                         c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
-                                      if (name == "help" || name == "version" || name == "replica-url") return "";
+                                      if (name == "help" || name == "version" || name == "replica-url" || name == "trusted-proxy") return "";
                                       return options.find_nothrow(name, false) ? name : "";
                                     }),
               vm);
@@ -166,7 +207,7 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
   s.port = vm["port"].as<uint16_t>();
   s.io_threads = positive<unsigned>(vm, "threads");
   s.max_connections = positive<unsigned>(vm, "max-connections");
-  s.max_connections_per_address = vm["max-connections-per-address"].as<unsigned>();
+  parse_client_options(vm, s);
   s.max_requests_per_connection = positive<unsigned>(vm, "max-requests-per-connection");
   s.max_header_bytes = positive<std::size_t>(vm, "max-header-bytes");
   s.max_url_bytes = positive<std::size_t>(vm, "max-url-bytes");

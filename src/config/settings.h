@@ -38,11 +38,23 @@ struct settings {
   uint16_t port = 8080;              // 0 picks a free port (logged at start-up)
   unsigned io_threads = 2;           // threads running the HTTP side
   unsigned max_connections = 1024;   // further connections are closed at once
-  unsigned max_connections_per_address = 0;  // from one client address; 0: no cap (behind a proxy)
+  // From one client address; 0: no cap. Unless given, 0 behind a proxy and
+  // exposed_per_address_cap when serving TLS on a non-loopback address.
+  unsigned max_connections_per_address = 0;
   unsigned max_requests_per_connection = 1000;  // then the connection is closed
   std::size_t max_header_bytes = 16 * 1024;     // 431 beyond
   std::size_t max_url_bytes = 4 * 1024;         // 414 beyond
   milliseconds read_timeout{15000};  // total time to receive a request's headers, idle included
+
+  // Proxies and client addresses (issue 12): whom to believe about who the client is.
+  std::vector<std::string> trusted_proxies;  // --trusted-proxy CIDR (repeatable; STORYGATE_TRUSTED_PROXIES)
+  // The header trusted proxies write the client into: "x-forwarded-for" or
+  // "forwarded" (RFC 7239). Only that one is read.
+  std::string client_address_header = "x-forwarded-for";
+  bool proxy_protocol = false;  // --proxy-protocol: trusted peers send a PROXY v1/v2 header first
+  // HMAC key of client fingerprints (sync cursors, logs); random per process
+  // when empty and STORYGATE_CLIENT_KEY is unset. Replicas sharing cursors share it.
+  std::string client_key_file;
 
   // API
   unsigned default_limit = 25;
@@ -75,6 +87,12 @@ struct settings {
   std::vector<std::pair<std::string, std::string>> preview_params;  // preview's list parameters
   std::string init_table;                                         // init --table
 };
+
+// The per-address connection cap when storygate serves TLS itself on a
+// non-loopback address and --max-connections-per-address is not given: far
+// above what one honest client opens (DailyStory walks pages one at a time),
+// far below --max-connections (1024), so one client cannot shut out the rest.
+inline constexpr unsigned exposed_per_address_cap = 32;
 
 // A mistake on the command line or in the environment; what() says which.
 class usage_error : public std::runtime_error {

@@ -87,7 +87,10 @@ pg_type schema_reader::expression_type(const std::string& from_clause,
   try {
     pqxx::read_transaction tx(connection_);
     // LIMIT 0 plans and type-checks the expression without running it.
-    const auto result = tx.exec("SELECT (" + expression + ") FROM " + from_clause + " LIMIT 0");
+    // The extended protocol (exec_params, even without parameters) runs one
+    // statement only: an expression smuggling in a second one is refused here,
+    // through pgbouncer too, as it would be when served.
+    const auto result = tx.exec_params("SELECT (" + expression + ") FROM " + from_clause + " LIMIT 0");
     oid = result.column_type(0);
   } catch (const pqxx::sql_error& e) {
     throw schema_error(first_line(e.what()));

@@ -1,18 +1,10 @@
 #include "http/address_limit.h"
 
+#include "http/client_address.h"
 #include "log/logger.h"
 
 namespace storygate::http {
 namespace {
-
-std::string key_of(const boost::asio::ip::address& address) {
-  if (address.is_v4()) {
-    const auto bytes = address.to_v4().to_bytes();
-    return std::string(bytes.begin(), bytes.end());
-  }
-  const auto bytes = address.to_v6().to_bytes();
-  return std::string(bytes.begin(), bytes.end());
-}
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -24,7 +16,7 @@ int64_t now_ms() {
 
 std::shared_ptr<void> address_limit::admit(const boost::asio::ip::address& address) {
   if (per_address_ == 0) return std::make_shared<int>(0);
-  std::string key = key_of(address);
+  std::string key = limit_key(address);
   {
     std::lock_guard lock(mutex_);
     unsigned& open = open_[key];
@@ -44,7 +36,7 @@ std::shared_ptr<void> address_limit::admit(const boost::asio::ip::address& addre
 
 unsigned address_limit::open_from(const boost::asio::ip::address& address) const {
   std::lock_guard lock(mutex_);
-  const auto found = open_.find(key_of(address));
+  const auto found = open_.find(limit_key(address));
   return found == open_.end() ? 0 : found->second;
 }
 

@@ -3,8 +3,11 @@
 // single client (a runaway script, a flood) cannot take every connection the
 // server allows and lock DailyStory out.
 //
-// Behind a proxy or load balancer every connection comes from its address:
-// leave the cap off there (0), or set it above what the proxy opens.
+// Addresses are counted as http::limit_key counts them (IPv6 per /64). With
+// the PROXY protocol the listener admits a connection under the client
+// address the proxy announces; behind an HTTP proxy (X-Forwarded-For) the
+// cap can only see the proxy, so leave it off there or set it above what the
+// proxy opens.
 //
 // Thread-safe.
 #include <boost/asio/ip/address.hpp>
@@ -34,7 +37,7 @@ class address_limit {
 
   const unsigned per_address_;  // 0: no cap
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, unsigned> open_;  // by address bytes
+  std::unordered_map<std::string, unsigned> open_;  // by limit_key
   // Refusals are logged at most once a second: a flood must not become one.
   std::atomic<int64_t> last_logged_ms_{0};
 };

@@ -142,7 +142,7 @@ bool router::may_read_metrics(const request&, const client_info& client) const {
 
 std::optional<api::reply> router::authenticate(const request& req, const client_info& client) {
   // A client that keeps failing is refused before its credentials are read.
-  if (auto wait = throttle_.admit(client.address)) {
+  if (auto wait = throttle_.admit(client.key)) {
     auto reply = api::error_reply(429, "Too many requests from this address; retry after " +
                                            std::to_string(wait->count()) + " seconds");
     reply.headers.emplace_back("Retry-After", std::to_string(wait->count()));
@@ -150,11 +150,11 @@ std::optional<api::reply> router::authenticate(const request& req, const client_
   }
   const auto verdict = auth_.check(req[bhttp::field::authorization]);
   if (verdict == auth::verdict::accepted) {
-    throttle_.succeeded(client.address);
+    throttle_.succeeded(client.key);
     return std::nullopt;
   }
   metrics_.auth_failure();
-  throttle_.failed(client.address);
+  throttle_.failed(client.key);
   return unauthorized(verdict);
 }
 

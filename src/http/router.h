@@ -17,10 +17,11 @@
 
 namespace storygate::http {
 
-// What the session knows about the peer.
+// Who the request comes from: the client address, proxies taken into account
+// (http/client_address.h).
 struct client_info {
-  bool loopback = false;
-  std::string address;  // the peer's IP address, for throttling
+  bool loopback = false;  // for --metrics-access loopback
+  std::string key;        // http::limit_key of the address: lockout and rate limit count under it
 };
 
 class router {

@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "http/proxy_protocol.h"
 #include "http/request_checks.h"
 #include "json/record_writer.h"
 #include "log/logger.h"
@@ -43,25 +44,70 @@ session<Stream>::~session() {
 }
 
 template <class Stream>
-void session<Stream>::run(std::shared_ptr<void> admission) {
+void session<Stream>::run(std::shared_ptr<void> admission, const net::ip::address& peer, bool proxy_header) {
   admission_ = std::move(admission);
+  peer_ = canonical(peer);
+  client_ = peer_.to_string();
   // Sessions are created on a strand; run on it so no two handlers overlap.
-  net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
-    if constexpr (std::is_same_v<Stream, tls_stream>) {
-      // The handshake shares the request deadline: a client that stalls in
-      // it holds the connection no longer than one that stalls in its headers.
-      self->tcp().expires_after(self->context_.settings.read_timeout);
-      self->stream_.async_handshake(net::ssl::stream_base::server,
-                                    beast::bind_front_handler(&session::on_handshake, self));
-    } else {
-      self->do_read();
-    }
+  net::dispatch(stream_.get_executor(), [self = this->shared_from_this(), proxy_header] {
+    if (proxy_header) return self->do_read_proxy_header();
+    self->start();
   });
 }
 
 template <class Stream>
-void session<Stream>::on_handshake(beast::error_code ec) {
+void session<Stream>::do_read_proxy_header() {
+  // Under the request deadline too: a proxy that never finishes its header
+  // holds the connection no longer than a client that never finishes its request.
+  tcp().expires_after(context_.settings.read_timeout);
+  tcp().async_read_some(buffer_.prepare(max_proxy_header_bytes - buffer_.size()),
+                        beast::bind_front_handler(&session::on_read_proxy_header, this->shared_from_this()));
+}
+
+template <class Stream>
+void session<Stream>::on_read_proxy_header(beast::error_code ec, std::size_t bytes) {
+  if (ec) return do_close();
+  buffer_.commit(bytes);
+  const auto data = buffer_.cdata();
+  const auto header = parse_proxy_header(std::string_view(static_cast<const char*>(data.data()), data.size()));
+  if (header.status == proxy_header::state::incomplete) {
+    if (buffer_.size() < max_proxy_header_bytes) return do_read_proxy_header();
+  }
+  if (header.status != proxy_header::state::complete) {
+    // A trusted proxy that does not speak the protocol is misconfigured:
+    // serving it would count every client as the proxy.
+    log::warn("connection closed: no valid PROXY protocol header from a trusted proxy",
+              {{"peer", client_}, {"detail", header.error.empty() ? "header too long" : header.error}});
+    return do_close();
+  }
+  buffer_.consume(header.size);
+  if (header.source) {
+    peer_ = canonical(*header.source);
+    client_ = peer_.to_string();
+  }
+  admission_ = context_.per_address.admit(peer_);
+  if (!admission_) return do_close();
+  start();
+}
+
+template <class Stream>
+void session<Stream>::start() {
+  if constexpr (std::is_same_v<Stream, tls_stream>) {
+    // The handshake shares the request deadline: a client that stalls in
+    // it holds the connection no longer than one that stalls in its headers.
+    // Bytes read with a PROXY header may already hold the ClientHello.
+    tcp().expires_after(context_.settings.read_timeout);
+    stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                            beast::bind_front_handler(&session::on_handshake, this->shared_from_this()));
+  } else {
+    do_read();
+  }
+}
+
+template <class Stream>
+void session<Stream>::on_handshake(beast::error_code ec, std::size_t used) {
   if (ec) return;  // not TLS, wrong version, timeout: nothing to answer in
+  buffer_.consume(used);
   do_read();
 }
 
@@ -69,12 +115,29 @@ template <class Stream>
 void session<Stream>::do_read() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(context_.settings.max_header_bytes));
-  parser_->body_limit(0);  // GET and HEAD carry no body
+  // Bodies are never read (GET and HEAD carry none): the header decides,
+  // in on_read_header, whatever its Content-Length.
+  parser_->body_limit(boost::none);
+  body_unread_ = false;
   // A total deadline for the whole request, not an idle one: a client
   // trickling a byte at a time cannot hold the connection past it.
   tcp().expires_after(context_.settings.read_timeout);
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    beast::bind_front_handler(&session::on_read, this->shared_from_this()));
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           beast::bind_front_handler(&session::on_read_header, this->shared_from_this()));
+}
+
+// A body announced on GET or HEAD is a 413. On any other method the method is
+// the client's real mistake: the request goes on unread to the router for
+// its 405 with Allow (or 404), and the connection closes after the answer
+// since the unread body leaves it out of step.
+template <class Stream>
+void session<Stream>::on_read_header(beast::error_code ec, std::size_t bytes) {
+  if (ec || parser_->is_done()) return on_read(ec, bytes);
+  const auto method = parser_->get().method();
+  if (method == bhttp::verb::get || method == bhttp::verb::head)
+    return reply_and_close(413, "GET requests must not carry a body");
+  body_unread_ = true;
+  on_read(ec, bytes);
 }
 
 template <class Stream>
@@ -85,11 +148,10 @@ void session<Stream>::on_read(beast::error_code ec, std::size_t) {
   if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow)
     return reply_and_close(431, "The request headers are larger than " +
                                     std::to_string(context_.settings.max_header_bytes) + " bytes");
-  if (ec == bhttp::error::body_limit)
-    return reply_and_close(413, "GET requests must not carry a body");
   if (ec) return reply_and_close(400, "The request is not valid HTTP/1.1");
 
   request_ = parser_->release();
+  if (body_unread_) request_.keep_alive(false);
   started_ = std::chrono::steady_clock::now();
   request_id_ = request_id_for(request_["X-Request-Id"]);
   tcp().expires_never();
@@ -102,11 +164,14 @@ void session<Stream>::on_read(beast::error_code ec, std::size_t) {
   }
   // The router may answer from a database worker thread: hop back onto this
   // session's strand before touching the stream.
-  client_info client;
-  beast::error_code ec_endpoint;
-  const auto peer = tcp().socket().remote_endpoint(ec_endpoint);
-  client.loopback = !ec_endpoint && peer.address().is_loopback();
-  if (!ec_endpoint) client.address = peer.address().to_string();
+  std::vector<std::string_view> forwarded;
+  const std::string_view header_name =
+      context_.client_header == forwarded_header::forwarded ? "Forwarded" : "X-Forwarded-For";
+  for (auto [it, end] = request_.equal_range(header_name); it != end; ++it)
+    forwarded.emplace_back(it->value().data(), it->value().size());
+  const auto address = client_address(peer_, forwarded, context_.client_header, context_.proxies);
+  client_ = address.to_string();
+  client_info client{address.is_loopback(), limit_key(address)};
   context_.routes.handle(request_, client, [self = this->shared_from_this()](api::reply reply) {
     net::post(self->stream_.get_executor(),
               [self, reply = std::move(reply)]() mutable { self->on_reply(std::move(reply)); });
@@ -127,6 +192,7 @@ void session<Stream>::on_reply(api::reply reply) {
   const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_);
   const auto target = std::string_view(request_.target().data(), request_.target().size());
   log::info("request", {{"request_id", request_id_},
+                        {"client", client_},
                         {"method", std::string_view(request_.method_string())},
                         {"path", target.substr(0, target.find('?'))},
                         {"status", static_cast<int64_t>(status)},

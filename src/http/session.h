@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "http/address_limit.h"
+#include "http/client_address.h"
 #include "http/replies.h"
 #include "http/router.h"
 
@@ -26,6 +27,10 @@ struct session_context {
   router& routes;
   const config::settings& settings;
   address_limit per_address{settings.max_connections_per_address};
+  const trusted_proxies proxies{settings.trusted_proxies};
+  const forwarded_header client_header = settings.client_address_header == "forwarded"
+                                             ? forwarded_header::forwarded
+                                             : forwarded_header::x_forwarded_for;
   std::atomic<unsigned> open_sessions{0};
   std::atomic<unsigned> requests_in_flight{0};  // read, not yet fully answered
   std::atomic<bool> shutting_down{false};
@@ -50,12 +55,19 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   ~session();
 
   // `admission` (from address_limit::admit) is held for as long as the
-  // connection is open.
-  void run(std::shared_ptr<void> admission);
+  // connection is open. With `proxy_header` the peer is a trusted proxy
+  // that sends a PROXY protocol header first: the session reads it, takes
+  // the client address from it and only then asks for admission (so
+  // `admission` is null).
+  void run(std::shared_ptr<void> admission, const boost::asio::ip::address& peer, bool proxy_header);
 
  private:
-  void on_handshake(boost::beast::error_code ec);
+  void do_read_proxy_header();
+  void on_read_proxy_header(boost::beast::error_code ec, std::size_t bytes);
+  void start();  // TLS handshake or the first request, once the client is known
+  void on_handshake(boost::beast::error_code ec, std::size_t used);
   void do_read();
+  void on_read_header(boost::beast::error_code ec, std::size_t bytes);
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void on_reply(api::reply reply);
   void send(response res);
@@ -70,12 +82,16 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   session_context& context_;
   unsigned served_ = 0;
   bool in_flight_ = false;
+  bool body_unread_ = false;  // the request announced a body that is not read: close after the answer
   // The request being answered, for the response and the access log.
   request request_;
   std::string request_id_;
   std::chrono::steady_clock::time_point started_;
   std::shared_ptr<void> response_keepalive_;
   std::shared_ptr<void> admission_;
+  // The connection's client: the peer, or whom its PROXY header names.
+  boost::asio::ip::address peer_;
+  std::string client_;  // the request's client address (X-Forwarded-For applied), for the log
 };
 
 }  // namespace storygate::http

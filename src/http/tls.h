@@ -1,6 +1,7 @@
 #pragma once
 // TLS for the listener (OpenSSL through Boost.Asio): a certificate chain and
-// key in PEM files, TLS 1.2 at least, OpenSSL's modern cipher defaults.
+// key in PEM files, Mozilla's "intermediate" profile (TLS 1.2 with ECDHE and
+// AEAD ciphers, and TLS 1.3), in the server's order.
 #include <boost/asio/ssl/context.hpp>
 
 #include <memory>
@@ -15,7 +16,7 @@ class tls_error : public std::runtime_error {
 };
 
 // Throws tls_error naming the file when a file is unreadable, the key is
-// readable by every user, or the key does not match the certificate.
+// readable or writable by every user, or the key does not match the certificate.
 std::unique_ptr<boost::asio::ssl::context> make_tls_context(const std::string& certificate_chain_file,
                                                            const std::string& private_key_file);
 

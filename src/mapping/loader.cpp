@@ -1,5 +1,6 @@
 #include "mapping/loader.h"
 
+#include "config/file_permissions.h"
 #include "json/record_writer.h"
 
 #include <yaml-cpp/yaml.h>
@@ -366,6 +367,10 @@ mapping load_mapping_text(const std::string& yaml, const std::string& file) {
 }
 
 mapping load_mapping_file(const std::string& path) {
+  // The mapping holds SQL and is reloaded when it changes: a file every
+  // local user may write would let any of them choose what storygate runs.
+  if (auto problem = config::unsafe_file(path, config::file_kind::trusted))
+    throw mapping_error(path + ": the mapping file is " + *problem);
   std::ifstream stream(path, std::ios::binary);
   if (!stream) throw mapping_error(path + ": cannot read the mapping file");
   std::ostringstream text;

@@ -20,7 +20,9 @@
 #               points and matches mappings/demo.yaml; every secretKeyRef exists in
 #               secret.example.yaml; the Service, PDB and HPA point at the Deployment;
 #               every file is in kustomization.yaml (secret.example.yaml on purpose not);
-#               `kubectl kustomize` builds it when kubectl is installed
+#               the overlays in deploy/kubernetes-overlays (ingress, NLB with the PROXY
+#               protocol) build on it, list their files and pass only options storygate has;
+#               `kubectl kustomize` builds the base and each overlay when kubectl is installed
 #   docker      the build stage installs exactly the build packages of
 #               scripts/install-deps.sh; the runtime stage has the package of every
 #               library BINARY needs; the files the build stage copies are enough for
@@ -112,6 +114,14 @@ if command -v kubectl >/dev/null 2>&1; then
     else
         ok "kubectl kustomize deploy/kubernetes builds"
     fi
+    for overlay in "$root"/deploy/kubernetes-overlays/*/; do
+        [[ -f $overlay/kustomization.yaml ]] || continue
+        if ! out=$(kubectl kustomize "$overlay" 2>&1 >/dev/null); then
+            fail "kubectl kustomize ${overlay#"$root"/} failed:"$'\n'"$out"
+        else
+            ok "kubectl kustomize ${overlay#"$root"/} builds"
+        fi
+    done
 else
     echo "$prog: note: kubectl not installed, kustomize build not tried (the YAML checks still run)"
 fi
@@ -153,7 +163,8 @@ options = set(re.findall(r"^\s+(?:-\w \[ )?--([a-z0-9-]+)", help_text, re.M)) - 
 if "mapping" not in options:
     fail(f"cannot read the options from `{binary} --help`")
 known_env = {"STORYGATE_" + o.upper().replace("-", "_") for o in options}
-known_env |= {"STORYGATE_BEARER_TOKENS", "STORYGATE_BASIC_CREDENTIALS"}
+known_env |= {"STORYGATE_BEARER_TOKENS", "STORYGATE_BASIC_CREDENTIALS",
+              "STORYGATE_TRUSTED_PROXIES", "STORYGATE_CLIENT_KEY"}
 SECRET_ENV = {"STORYGATE_BEARER_TOKENS", "STORYGATE_BASIC_CREDENTIALS", "STORYGATE_DATABASE_URL",
               "PGPASSWORD"}
 
@@ -517,6 +528,38 @@ else:
         fail(f"kustomization.yaml images {sorted(images)} do not name the container image {image!r}")
     ok(f"kustomization.yaml lists {len(resources)} resources")
 
+# Overlays (deploy/kubernetes-overlays/*/: the ingress and the NLB with the PROXY protocol;
+# kustomize wants them outside the base): each parses, builds on the base, lists files
+# that exist, and passes only options storygate has.
+odir_root = os.path.join(deploy, "kubernetes-overlays")
+for overlay in sorted(os.listdir(odir_root)) if os.path.isdir(odir_root) else []:
+    odir = os.path.join(odir_root, overlay)
+    if not os.path.isdir(odir):
+        continue
+    where = f"deploy/kubernetes-overlays/{overlay}"
+    try:
+        odocs = {n: [d for d in yaml.safe_load_all(open(os.path.join(odir, n))) if d is not None]
+                 for n in sorted(os.listdir(odir)) if n.endswith((".yaml", ".yml"))}
+    except yaml.YAMLError as e:
+        fail(f"{where}: does not parse: {e}")
+        continue
+    okust = (odocs.get("kustomization.yaml") or [{}])[0]
+    listed = (okust.get("resources") or []) + [p.get("path") for p in okust.get("patches") or []]
+    if "../../kubernetes" not in listed:
+        fail(f"{where}/kustomization.yaml must build on the base (resources: ../../kubernetes)")
+    for r in listed:
+        if not os.path.exists(os.path.join(odir, r)):
+            fail(f"{where}/kustomization.yaml lists {r}, which does not exist")
+    for n, ds in odocs.items():
+        if n != "kustomization.yaml" and n not in listed:
+            fail(f"{where}/kustomization.yaml does not list {n}")
+        for d in ds:
+            for c in (((d.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []:
+                for a in c.get("args") or []:
+                    if str(a).startswith("--") and str(a)[2:].split("=")[0] not in options:
+                        fail(f"{where}/{n}: {a} is not a storygate option")
+    ok(f"{where}: an overlay of the base, {len(odocs)} files")
+
 # ------------------------------------------------------------------------------ Dockerfile
 def dockerfile_stages(path):
     """[(from_line, [instructions])]; each instruction is (KEYWORD, text), continuations joined."""
@@ -573,7 +616,8 @@ install_deps = os.path.join(root, "scripts", "install-deps.sh")
 # install-deps.sh packages the image build does not need: tests, the demo's server,
 # and what the runtime stage installs by its own (runtime) names.
 NOT_FOR_BUILD = {"libgtest-dev", "googletest", "postgresql-15", "postgresql-client-15",
-                 "tzdata", "curl", "ca-certificates", "python3", "python3-yaml", "systemd", "openssl", "pgbouncer"}
+                 "tzdata", "curl", "ca-certificates", "python3", "python3-yaml", "systemd", "openssl", "pgbouncer",
+                 "nginx-light", "haproxy", "sslscan"}
 # Libraries of debian:12-slim itself (apt needs them), so no install line names them.
 IN_BASE_IMAGE = {"libc6", "libgcc-s1", "libstdc++6"}
 

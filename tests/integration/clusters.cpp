@@ -224,6 +224,70 @@ std::string pg_cluster::server_log() const {
 
 // --- pgbouncer ---------------------------------------------------------------
 
+child_process::child_process(const std::vector<std::string>& argv, const std::string& log_file, bool as_postgres)
+    : log_file_(log_file) {
+  const identity who = postgres_identity(as_postgres);
+  const int log_fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) throw std::runtime_error("cannot open " + log_file);
+  const auto args = exec_args(argv);
+  pid_ = fork();
+  if (pid_ < 0) {
+    close(log_fd);
+    throw std::runtime_error("fork failed");
+  }
+  if (pid_ == 0) exec_child(args.data(), log_fd, who);
+  close(log_fd);
+}
+
+bool child_process::running() const {
+  if (pid_ <= 0) return false;
+  // Not reaped here (stop() does): WNOWAIT leaves the zombie for it.
+  siginfo_t info{};
+  if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
+  return info.si_pid == 0;
+}
+
+void child_process::stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  const auto deadline = clock_type::now() + std::chrono::seconds(5);
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (clock_type::now() > deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pid_ = -1;
+}
+
+std::string child_process::log() const {
+  std::ifstream in(log_file_);
+  std::stringstream text;
+  text << in.rdbuf();
+  return tail(text.str());
+}
+
+void wait_until_listening(const child_process& process, unsigned short port, const std::string& what) {
+  const auto deadline = clock_type::now() + std::chrono::seconds(10);
+  for (;;) {
+    if (!process.running()) throw std::runtime_error(what + " exited at start-up:\n" + process.log());
+    if (!port_is_free(port)) {
+      try {
+        raw_connection probe(port);
+        return;
+      } catch (const std::exception&) {
+      }
+    }
+    if (clock_type::now() > deadline)
+      throw std::runtime_error(what + " did not listen on 127.0.0.1:" + std::to_string(port) + " within 10 s:\n" +
+                               process.log());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 pgbouncer::pgbouncer(const pgbouncer_options& options, unsigned short port) : port_(port) {
   const std::string binary = "/usr/sbin/pgbouncer";
   if (access(binary.c_str(), X_OK) != 0)
@@ -258,41 +322,14 @@ pgbouncer::pgbouncer(const pgbouncer_options& options, unsigned short port) : po
   }
   give_to_postgres(dir_);
 
-  const identity who = postgres_identity(true);
-  const std::string log_path = dir_ + "/pgbouncer.log";
-  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) throw std::runtime_error("cannot open " + log_path);
-  const std::vector<std::string> argv{binary, dir_ + "/pgbouncer.ini"};
-  const auto args = exec_args(argv);
-  pid_ = fork();
-  if (pid_ < 0) {
-    close(log_fd);
-    throw std::runtime_error("fork failed");
-  }
-  if (pid_ == 0) exec_child(args.data(), log_fd, who);
-  close(log_fd);
-
+  process_ = std::make_unique<child_process>(std::vector<std::string>{binary, dir_ + "/pgbouncer.ini"},
+                                             dir_ + "/pgbouncer.log", true);
   // Ready when it accepts TCP connections (no PostgreSQL session is opened).
-  const auto deadline = clock_type::now() + std::chrono::seconds(10);
-  for (;;) {
-    if (!running()) {
-      const std::string text = log();
-      stop();
-      throw std::runtime_error("pgbouncer exited at start-up:\n" + text + "\nconfiguration:\n" + config_);
-    }
-    if (!port_is_free(port_)) {
-      try {
-        raw_connection probe(port_);
-        break;
-      } catch (const std::exception&) {
-      }
-    }
-    if (clock_type::now() > deadline) {
-      const std::string text = log();
-      stop();
-      throw std::runtime_error("pgbouncer did not listen on 127.0.0.1:" + std::to_string(port_) + " within 10 s:\n" + text);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  try {
+    wait_until_listening(*process_, port_, "pgbouncer");
+  } catch (const std::exception& e) {
+    stop();
+    throw std::runtime_error(std::string(e.what()) + "\nconfiguration:\n" + config_);
   }
 }
 
@@ -302,35 +339,12 @@ pgbouncer::~pgbouncer() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
-bool pgbouncer::running() const {
-  if (pid_ <= 0) return false;
-  // Not reaped here (stop() does): WNOWAIT leaves the zombie for it.
-  siginfo_t info{};
-  if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
-  return info.si_pid == 0;
-}
+bool pgbouncer::running() const { return process_ && process_->running(); }
 
-void pgbouncer::stop() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);  // pgbouncer: immediate shutdown
-  int status = 0;
-  const auto deadline = clock_type::now() + std::chrono::seconds(5);
-  while (waitpid(pid_, &status, WNOHANG) == 0) {
-    if (clock_type::now() > deadline) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  pid_ = -1;
-}
+int pgbouncer::pid() const { return process_ ? process_->pid() : -1; }
 
-std::string pgbouncer::log() const {
-  std::ifstream in(dir_ + "/pgbouncer.log");
-  std::stringstream text;
-  text << in.rdbuf();
-  return tail(text.str());
-}
+void pgbouncer::stop() { process_.reset(); }  // SIGTERM: pgbouncer's immediate shutdown
+
+std::string pgbouncer::log() const { return process_ ? process_->log() : ""; }
 
 }  // namespace storygate::testing

@@ -58,6 +58,30 @@ class pg_cluster {
   std::string log_;
 };
 
+// A daemon in the foreground as a child process (with as_postgres, as the
+// 'postgres' OS user when we are root), stdout and stderr appended to
+// `log_file`; SIGTERM, then SIGKILL after 5 s, at stop() and destruction.
+class child_process {
+ public:
+  child_process(const std::vector<std::string>& argv, const std::string& log_file, bool as_postgres = false);
+  ~child_process() { stop(); }
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  bool running() const;
+  int pid() const { return pid_; }
+  void stop();
+  std::string log() const;  // the tail of log_file
+
+ private:
+  int pid_ = -1;
+  std::string log_file_;
+};
+
+// Waits until something accepts TCP connections on 127.0.0.1:port; throws
+// with `what` and its log when `process` exits or 10 s pass.
+void wait_until_listening(const child_process& process, unsigned short port, const std::string& what);
+
 struct pgbouncer_options {
   unsigned short server_port = 0;      // the PostgreSQL behind it (127.0.0.1)
   std::vector<std::string> databases;  // served under the same names
@@ -77,7 +101,7 @@ class pgbouncer {
   pgbouncer& operator=(const pgbouncer&) = delete;
 
   unsigned short port() const { return port_; }
-  int pid() const { return pid_; }
+  int pid() const;
   bool running() const;
   std::string url(const std::string& user, const std::string& dbname) const { return pg_url(port_, user, dbname); }
   std::string admin_url() const { return pg_url(port_, "postgres", "pgbouncer"); }  // the admin console
@@ -89,7 +113,7 @@ class pgbouncer {
   std::string dir_;
   std::string config_;
   unsigned short port_;
-  int pid_ = -1;
+  std::unique_ptr<child_process> process_;
 };
 
 }  // namespace storygate::testing

@@ -364,9 +364,18 @@ http_response to_http_response(bhttp::response<bhttp::string_body>&& res) {
 
 http_response http_request(unsigned short port, const std::string& method, const std::string& target,
                            const std::map<std::string, std::string>& headers) {
+  return http_request_from("", port, method, target, headers);
+}
+
+http_response http_request_from(const std::string& source, unsigned short port, const std::string& method,
+                                const std::string& target, const std::map<std::string, std::string>& headers) {
   net::io_context io;
   beast::tcp_stream stream(io);
   stream.expires_after(std::chrono::seconds(30));
+  if (!source.empty()) {
+    stream.socket().open(net::ip::tcp::v4());
+    stream.socket().bind(net::ip::tcp::endpoint(net::ip::make_address(source), 0));
+  }
   stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
   bhttp::request<bhttp::empty_body> req{bhttp::string_to_verb(method), target, 11};
   req.set(bhttp::field::host, "127.0.0.1");
@@ -424,9 +433,18 @@ std::string send_raw(unsigned short port, const std::string& bytes, std::chrono:
   return received;
 }
 
-raw_connection::raw_connection(unsigned short port) {
+raw_connection::raw_connection(unsigned short port, const std::string& source) {
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error("socket failed");
+  if (!source.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
+        bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      close(fd_);
+      throw std::runtime_error("cannot bind to " + source);
+    }
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);

@@ -105,6 +105,10 @@ struct http_response {
 // One request on a fresh connection.
 http_response http_request(unsigned short port, const std::string& method, const std::string& target,
                            const std::map<std::string, std::string>& headers = {});
+// The same from the local address `source` ("127.0.0.2", "127.0.0.3": every
+// 127/8 address is this machine's), so that one test can be several clients.
+http_response http_request_from(const std::string& source, unsigned short port, const std::string& method,
+                                const std::string& target, const std::map<std::string, std::string>& headers = {});
 inline http_response http_get(unsigned short port, const std::string& target,
                               const std::map<std::string, std::string>& headers = {}) {
   return http_request(port, "GET", target, headers);
@@ -160,7 +164,8 @@ parse_result parse_raw_response(std::string_view bytes, bool to_head, raw_respon
 // A keep-alive connection driven byte by byte.
 class raw_connection {
  public:
-  explicit raw_connection(unsigned short port);
+  // From the local address `source` when given (see http_request_from).
+  explicit raw_connection(unsigned short port, const std::string& source = "");
   ~raw_connection();
   raw_connection(const raw_connection&) = delete;
   raw_connection& operator=(const raw_connection&) = delete;

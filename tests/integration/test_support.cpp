@@ -2,12 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iterator>
 #include <sstream>
+#include <stdexcept>
 
 namespace storygate::testing {
 
@@ -54,6 +57,16 @@ std::vector<std::string> with_overrides(const std::string& variable, std::vector
 
 std::string mapping_with(const std::string& extra_fields, const std::string& file_name) {
   return write_temp_file(file_name, read_file(source_path("tests/integration/fixtures/core.yaml")) + extra_fields);
+}
+
+test_certificate::test_certificate() {
+  cert = write_temp_file("cert.pem", "");
+  key = write_temp_file("key.pem", "");
+  const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+                              "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " + key + " -out " + cert +
+                              " 2>/dev/null";
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("openssl could not make a test certificate");
+  chmod(key.c_str(), 0600);
 }
 
 timed_response timed_get(unsigned short port, const std::string& target, milliseconds timeout) {

@@ -31,6 +31,13 @@ std::vector<std::string> with_overrides(const std::string& variable, std::vector
 // to a temporary file named after `file_name` (to tell the suites' files apart).
 std::string mapping_with(const std::string& extra_fields, const std::string& file_name);
 
+// A self-signed certificate for localhost and 127.0.0.1, made with the
+// openssl command; the key readable by its owner only.
+struct test_certificate {
+  std::string cert, key;
+  test_certificate();
+};
+
 // One GET on a fresh connection, with a deadline of our own: a request that
 // storygate never answers shows up as status 0 with an error, not as a hung
 // test. The raw response is kept, so headers are seen exactly as sent.
