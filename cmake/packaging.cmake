@@ -4,8 +4,14 @@
 # the real --help through help2man.
 include(GNUInstallDirs)
 
-# The package's version: the project's, unless a test builds a newer one to upgrade to.
-set(STORYGATE_DEB_VERSION "${PROJECT_VERSION}" CACHE STRING "Version of the Debian package")
+# The package's version: the project's, unless a test builds a newer one to upgrade to
+# (scripts/package.sh always passes it, empty for the project's).
+set(STORYGATE_DEB_VERSION "" CACHE STRING "Version of the Debian package (empty: the project's)")
+if(STORYGATE_DEB_VERSION)
+  set(deb_version ${STORYGATE_DEB_VERSION})
+else()
+  set(deb_version ${PROJECT_VERSION})
+endif()
 set(doc_dir share/doc/storygate)
 set(examples_dir ${doc_dir}/examples)
 
@@ -32,6 +38,7 @@ install(DIRECTORY deploy/ DESTINATION ${examples_dir}/deploy
 
 # Debian wants changelog and man page gzip'ed with no time stamp in them (-n), at -9.
 find_program(GZIP_PROGRAM gzip REQUIRED)
+set(STORYGATE_CHANGELOG_VERSION ${deb_version})
 configure_file(packaging/deb/changelog.in ${CMAKE_BINARY_DIR}/packaging/changelog @ONLY)
 add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/packaging/changelog.gz
   COMMAND ${GZIP_PROGRAM} -9nc ${CMAKE_BINARY_DIR}/packaging/changelog > ${CMAKE_BINARY_DIR}/packaging/changelog.gz
@@ -56,12 +63,12 @@ endif()
 # --- CPack: storygate_<version>_amd64.deb -----------------------------------------------
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME storygate)
-set(CPACK_PACKAGE_VERSION ${STORYGATE_DEB_VERSION})
+set(CPACK_PACKAGE_VERSION ${deb_version})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGE_CONTACT "storygate dev <dev@storygate.invalid>")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # storygate_0.2.0_amd64.deb
-set(CPACK_DEBIAN_PACKAGE_VERSION ${STORYGATE_DEB_VERSION})
+set(CPACK_DEBIAN_PACKAGE_VERSION ${deb_version})
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "DailyStory customer API over an existing PostgreSQL database")
@@ -78,10 +85,11 @@ The package installs storygate.service without enabling it: edit
 systemctl enable --now storygate.")
 # Libraries: computed by dpkg-shlibdeps from what the binary links. By hand only what no
 # ELF header shows: tzdata (mappings may convert legacy text date-times in a named time
-# zone, read from /usr/share/zoneinfo). (deb-systemd-helper, which the maintainer
-# scripts call, is in init-system-helpers: essential in Debian 12, so not named.)
+# zone, read from /usr/share/zoneinfo) and procps (/bin/kill, the unit's ExecReload=;
+# not in a minimal Debian, as the install test found). deb-systemd-helper, which the
+# maintainer scripts call, is in init-system-helpers: essential in Debian 12.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "tzdata")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "tzdata, procps")
 # TLS to the database usually checks the server against the system's CA list.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ca-certificates")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -28,12 +28,10 @@ ldflags=$(dpkg-buildflags --get LDFLAGS)
 # ccache, when installed, makes a rebuild with the same flags cheap (the install test).
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-version_args=()
-[[ -n ${STORYGATE_DEB_VERSION:-} ]] && version_args=(-DSTORYGATE_DEB_VERSION="$STORYGATE_DEB_VERSION")
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DSTORYGATE_BUILD_TESTS=OFF \
     -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG $cppflags $cxxflags" \
     -DCMAKE_EXE_LINKER_FLAGS="$ldflags" -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
-    "${launcher[@]}" "${version_args[@]}" >/dev/null
+    -DSTORYGATE_DEB_VERSION="${STORYGATE_DEB_VERSION:-}" "${launcher[@]}" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
 rm -f "$build_dir"/storygate_*.deb
 (cd "$build_dir" && cpack -G DEB >/dev/null)

@@ -36,9 +36,11 @@ export STORYGATE_TEST_DATABASE_URL="$url"
 (cd "$build_dir" && ctest --output-on-failure --timeout 600 "$@")
 
 # A full run (no ctest arguments) goes on, while the cluster is still up:
-# the suite again under ASan+UBSan and the concurrency tests under TSan, then
-# a short fixed-length run of each fuzzer.
+# the Debian package installed in a fresh Debian root, the suite again under
+# ASan+UBSan and the concurrency tests under TSan, then a short fixed-length
+# run of each fuzzer.
 if [ $# -eq 0 ]; then
+  "$repo/tests/deploy/package-install.sh"
   "$repo/scripts/sanitizers.sh"
   "$repo/scripts/fuzz.sh" 20
 fi
