@@ -30,6 +30,8 @@ packages=(
     sslscan                                # the test that checks the TLS profile against the running server
     tzdata                                 # time zones (America/Chicago ...)
     curl ca-certificates                   # demo and integration checks
+    help2man lintian                       # the Debian package: man page from --help, its check
+    mmdebstrap prometheus                  # package install test (a Debian 12 root); promtool for the alert rules
 )
 
 # tests/openapi: the OpenAPI validator runs on Node.js 18 or newer (Debian 12 has 18), installed

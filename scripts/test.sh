@@ -111,9 +111,11 @@ if [ -n "$failed_majors" ]; then
 fi
 
 # A full run (no ctest arguments) goes on, while the cluster is still up:
-# the suite again under ASan+UBSan and the concurrency tests under TSan, then
-# a short fixed-length run of each fuzzer.
+# the Debian package installed in a fresh Debian root, the suite again under
+# ASan+UBSan and the concurrency tests under TSan, then a short fixed-length
+# run of each fuzzer.
 if [ $# -eq 0 ]; then
+  "$repo/tests/deploy/package-install.sh"
   "$repo/scripts/sanitizers.sh"
   "$repo/scripts/fuzz.sh" 20
 fi

@@ -203,7 +203,7 @@ void report_walk(const sync_walk& walk, bool completed, observe::metrics* metric
              {"offset_pages", static_cast<int64_t>(walk.offset_pages)},
              {"seconds", took.count()},
              {"completed", completed}});
-  if (metrics) metrics->sync_finished(completed, walk.records, walk.past_baseline);
+  if (metrics) metrics->sync_finished(completed, walk.records, walk.past_baseline, took);
 }
 
 void customer_api::get_customer(std::string id, responder respond) {
@@ -229,7 +229,10 @@ void customer_api::list_customers(list_request request, responder respond) {
   const std::string resume_key = sync_cursors::key(client, since, request.start);
   std::optional<sync_cursor> resume;
   if (request.start > 0) resume = cursors_.find(resume_key);
-  if (metrics_) metrics_->sync_page(resume.has_value());
+  if (metrics_)
+    metrics_->sync_page(request.start == 0 ? observe::metrics::page_continuation::first
+                        : resume         ? observe::metrics::page_continuation::keyset
+                                         : observe::metrics::page_continuation::offset);
 
   pool_.submit(
       [&cursors = cursors_, metrics = metrics_, m, request, since, client, resume_key, resume,

@@ -123,12 +123,16 @@ void router::handle(const request& req, const client_info& client, api::responde
 // the mapping's session settings apply.
 void router::readiness(api::responder respond) {
   pool_.submit(
-      [respond](db::lease& lease) {
+      [respond, &metrics = metrics_](db::lease& lease) {
         pqxx::nontransaction tx(lease.connection);
         tx.exec("SELECT 1");
+        metrics.readiness_checked(true);
         respond({200, R"({"status":"ready"})", {}, 0});
       },
-      [respond](db::failure f) { respond(api::failure_reply(f)); });
+      [respond, &metrics = metrics_](db::failure f) {
+        metrics.readiness_checked(false);
+        respond(api::failure_reply(f));
+      });
 }
 
 bool router::may_read_metrics(const request&, const client_info& client) const {

@@ -16,6 +16,20 @@ namespace {
 const prometheus::Histogram::BucketBoundaries latency_buckets = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
+// A nightly walk takes from seconds (a few thousand changes) to hours (a
+// first full sync of millions of customers through small pages).
+const prometheus::Histogram::BucketBoundaries walk_buckets = {
+    1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800};
+
+const char* continuation_label(metrics::page_continuation how) {
+  switch (how) {
+    case metrics::page_continuation::first: return "first";
+    case metrics::page_continuation::keyset: return "keyset";
+    case metrics::page_continuation::offset: return "offset";
+  }
+  return "offset";
+}
+
 }  // namespace
 
 metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
@@ -45,6 +59,24 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                           .Register(*registry_).Add({});
   auth_failures_ = &BuildCounter().Name("storygate_auth_failures_total")
                         .Help("Requests refused for missing or wrong credentials").Register(*registry_).Add({});
+  sync_last_completed_ = &BuildGauge().Name("storygate_sync_last_completed_timestamp_seconds")
+                            .Help("Unix time the last walk was followed to its end (0: none since start)")
+                            .Register(*registry_).Add({});
+  sync_seconds_ = &BuildHistogram().Name("storygate_sync_duration_seconds")
+                       .Help("Time from a completed walk's first page to its last").Register(*registry_)
+                       .Add({}, walk_buckets);
+  readiness_checks_ = &BuildCounter().Name("storygate_readiness_checks_total")
+                           .Help("/readyz answers, by result (ok, failed)").Register(*registry_);
+  // Every labelled series an alert watches exists from the start, at 0:
+  // Prometheus' increase() cannot see the first event of a series that
+  // appears with it.
+  for (const char* result : {"ok", "failed"}) {
+    reloads_->Add({{"result", result}});
+    readiness_checks_->Add({{"result", result}});
+  }
+  for (const char* completed : {"true", "false"}) syncs_->Add({{"completed", completed}});
+  for (auto how : {page_continuation::first, page_continuation::keyset, page_continuation::offset})
+    sync_pages_->Add({{"continuation", continuation_label(how)}});
   pool_ = &BuildGauge().Name("storygate_db_pool").Help("Database pool: size, busy, waiting, connected")
                .Register(*registry_);
 }
@@ -79,17 +111,27 @@ void metrics::coercion_warning(std::string_view field) {
   coercion_warnings_->Add({{"field", std::string(field)}}).Increment();
 }
 
-void metrics::sync_page(bool resumed_by_keyset) {
-  sync_pages_->Add({{"continuation", resumed_by_keyset ? "keyset" : "offset"}}).Increment();
+void metrics::sync_page(page_continuation how) {
+  sync_pages_->Add({{"continuation", continuation_label(how)}}).Increment();
 }
 
-void metrics::sync_finished(bool followed_to_end, std::size_t records, std::size_t duplicates) {
+void metrics::sync_finished(bool followed_to_end, std::size_t records, std::size_t duplicates,
+                            std::chrono::duration<double> took) {
   syncs_->Add({{"completed", followed_to_end ? "true" : "false"}}).Increment();
   sync_records_->Increment(static_cast<double>(records));
   sync_duplicates_->Increment(static_cast<double>(duplicates));
+  if (followed_to_end) {
+    sync_seconds_->Observe(took.count());
+    const std::chrono::duration<double> now = std::chrono::system_clock::now().time_since_epoch();
+    sync_last_completed_->Set(now.count());
+  }
 }
 
 void metrics::auth_failure() { auth_failures_->Increment(); }
+
+void metrics::readiness_checked(bool ready) {
+  readiness_checks_->Add({{"result", ready ? "ok" : "failed"}}).Increment();
+}
 
 std::string metrics::render(const db::pool::stats& pool) {
   pool_->Add({{"state", "size"}}).Set(pool.size);

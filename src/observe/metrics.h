@@ -31,9 +31,18 @@ class metrics {
   void query_done(std::chrono::duration<double> took);
   void mapping_reloaded(bool ok);
   void coercion_warning(std::string_view field);
-  void sync_page(bool resumed_by_keyset);
-  void sync_finished(bool followed_to_end, std::size_t records, std::size_t duplicates);
+  // How a list page continued its walk: the first page of a walk, a page
+  // resumed from a remembered keyset cursor, or one that needed OFFSET (its
+  // cursor was on another replica, or forgotten).
+  enum class page_continuation { first, keyset, offset };
+  void sync_page(page_continuation how);
+  // A walk ended: followed to its last page, or abandoned (expired or evicted
+  // from the cursor store before its last page). `took` is from its first page.
+  void sync_finished(bool followed_to_end, std::size_t records, std::size_t duplicates,
+                     std::chrono::duration<double> took);
   void auth_failure();
+  // A /readyz check answered: the database answered (ok) or not.
+  void readiness_checked(bool ready);
 
   // The exposition text, with the pool's gauges read now.
   std::string render(const db::pool::stats& pool);
@@ -47,6 +56,11 @@ class metrics {
   prometheus::Family<prometheus::Counter>* coercion_warnings_;
   prometheus::Family<prometheus::Counter>* sync_pages_;
   prometheus::Family<prometheus::Counter>* syncs_;
+  // Alerting (deploy/prometheus/storygate-rules.yml): when the last walk was
+  // followed to its end, how long completed walks take, readiness results.
+  prometheus::Gauge* sync_last_completed_;
+  prometheus::Histogram* sync_seconds_;
+  prometheus::Family<prometheus::Counter>* readiness_checks_;
   prometheus::Counter* sync_records_;
   prometheus::Counter* sync_duplicates_;
   prometheus::Counter* auth_failures_;

@@ -81,12 +81,12 @@ ok() { echo "$prog: ok: $*"; }
 unit=$root/deploy/systemd/storygate.service
 if [[ ! -f $unit ]]; then
     fail "missing $unit"
-elif ! grep -q '^ExecStart=/usr/local/bin/storygate ' "$unit"; then
-    fail "$unit: ExecStart= must start with /usr/local/bin/storygate (the installed path)"
+elif ! grep -q '^ExecStart=/usr/bin/storygate ' "$unit"; then
+    fail "$unit: ExecStart= must start with /usr/bin/storygate (where the Debian package installs it)"
 else
     mkdir -p "$work/unit"
     # The installed path does not exist here: verify the same unit with the built binary.
-    sed "s|^ExecStart=/usr/local/bin/storygate |ExecStart=$binary |" "$unit" >"$work/unit/storygate.service"
+    sed "s|^ExecStart=/usr/bin/storygate |ExecStart=$binary |" "$unit" >"$work/unit/storygate.service"
     if ! out=$(systemd-analyze verify --man=no "$work/unit/storygate.service" 2>&1); then
         fail "systemd-analyze verify failed on $unit:"$'\n'"$out"
     elif [[ -n $out ]]; then
@@ -211,8 +211,8 @@ if os.path.exists(unit_path):
     if unit_value("Type") not in ("simple", "exec"):
         fail(f"{rel(unit_path)}: Type= must be simple or exec")
     exec_start = shlex.split(unit_value("ExecStart") or "")
-    if exec_start[:2] != ["/usr/local/bin/storygate", "serve"] or "--mapping" not in exec_start:
-        fail(f"{rel(unit_path)}: ExecStart= must run /usr/local/bin/storygate serve --mapping FILE")
+    if exec_start[:2] != ["/usr/bin/storygate", "serve"] or "--mapping" not in exec_start:
+        fail(f"{rel(unit_path)}: ExecStart= must run /usr/bin/storygate serve --mapping FILE")
     for arg in exec_start[2:]:
         if arg.startswith("--") and arg[2:].split("=")[0] not in options:
             fail(f"{rel(unit_path)}: ExecStart= uses unknown option {arg}")
@@ -617,7 +617,8 @@ install_deps = os.path.join(root, "scripts", "install-deps.sh")
 # and what the runtime stage installs by its own (runtime) names.
 NOT_FOR_BUILD = {"libgtest-dev", "googletest", "postgresql-15", "postgresql-client-15",
                  "tzdata", "curl", "ca-certificates", "python3", "python3-yaml", "systemd", "openssl", "pgbouncer",
-                 "nginx-light", "haproxy", "sslscan"}
+                 "nginx-light", "haproxy", "sslscan",
+                 "help2man", "lintian", "mmdebstrap", "prometheus"}  # the Debian package, its tests, promtool
 # Libraries of debian:12-slim itself (apt needs them), so no install line names them.
 IN_BASE_IMAGE = {"libc6", "libgcc-s1", "libstdc++6"}
 

@@ -1,0 +1,170 @@
+// The operator's alerting rules (deploy/prometheus/storygate-rules.yml) and
+// Grafana dashboard (deploy/grafana/storygate.json), checked as Prometheus
+// would load them (promtool) and against the /metrics of the real binary: a
+// rule or panel naming a metric storygate does not export would stay silent
+// or empty for ever.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <yaml-cpp/yaml.h>
+
+#include <memory>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+
+namespace storygate::testing {
+namespace {
+
+const std::string rules_file = "deploy/prometheus/storygate-rules.yml";
+const std::string rule_tests_file = "tests/deploy/storygate-rules.test.yml";
+const std::string dashboard_file = "deploy/grafana/storygate.json";
+
+process_result promtool(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{PROMTOOL};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv, {}, std::chrono::seconds(60));
+}
+
+// Every storygate_* metric name in `text` (recording rules are storygate:...).
+std::set<std::string> metric_names_in(const std::string& text) {
+  static const std::regex name(R"(\bstorygate_[a-z0-9_]+)");
+  std::set<std::string> names;
+  for (std::sregex_iterator it(text.begin(), text.end(), name), end; it != end; ++it) names.insert(it->str());
+  return names;
+}
+
+// Sample names of the exposition text: histograms as name_bucket, _sum, _count.
+std::set<std::string> exported_names(const std::string& exposition) {
+  std::set<std::string> names;
+  std::istringstream lines(exposition);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    names.insert(line.substr(0, line.find_first_of("{ ")));
+  }
+  return names;
+}
+
+std::vector<YAML::Node> alerts() {
+  std::vector<YAML::Node> found;
+  for (const auto& group : YAML::LoadFile(source_path(rules_file))["groups"])
+    for (const auto& rule : group["rules"])
+      if (rule["alert"]) found.push_back(rule);
+  return found;
+}
+
+// Every PromQL expression of the dashboard's panels, Grafana's variables
+// replaced by what they stand for at query time.
+std::vector<std::string> dashboard_expressions() {
+  rapidjson::Document doc;
+  doc.Parse(read_file(source_path(dashboard_file)).c_str());
+  if (doc.HasParseError()) throw std::runtime_error(dashboard_file + " is not JSON");
+  std::vector<std::string> exprs;
+  static const std::regex interval(R"(\$\{?__(rate_interval|interval|range)\}?)");
+  static const std::regex job(R"(\$\{?job\}?)");
+  for (const auto& panel : doc["panels"].GetArray()) {
+    if (!panel.HasMember("targets")) continue;
+    for (const auto& target : panel["targets"].GetArray()) {
+      std::string expr = target["expr"].GetString();
+      expr = std::regex_replace(expr, interval, "5m");
+      exprs.push_back(std::regex_replace(expr, job, ".+"));
+    }
+  }
+  return exprs;
+}
+
+// One storygate on a legacy table with values it cannot convert, and its
+// /metrics after requests that make every alerted series appear: a bad date
+// (coercion warnings), a list page, a readiness check.
+class LiveMetrics : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    db_ = std::make_unique<scratch_database>(
+        read_file(source_path("tests/integration/fixtures/flags-and-text-dates.sql")));
+    server srv({"serve", "--mapping", source_path("mappings/flags-and-text-dates.yaml"),
+                "--metrics-access", "loopback"},
+               {{"STORYGATE_DATABASE_URL", db_->url_as("storygate_test_reader")},
+                {"STORYGATE_BEARER_TOKENS", test_token}});
+    ASSERT_EQ(http_get(srv.port(), "/readyz").status, 200u);
+    ASSERT_EQ(http_get(srv.port(), "/api/v1/customer/C0000002", bearer()).status, 200u);
+    ASSERT_EQ(http_get(srv.port(), "/api/v1/customers?limit=20", bearer()).status, 200u);
+    const auto res = http_get(srv.port(), "/metrics");
+    ASSERT_EQ(res.status, 200u) << res.body;
+    exported_ = exported_names(res.body);
+  }
+  static void TearDownTestSuite() { db_.reset(); }
+
+  static void expect_exported(const std::set<std::string>& names, const std::string& where) {
+    ASSERT_FALSE(names.empty()) << where << " names no storygate metric";
+    for (const auto& name : names)
+      EXPECT_TRUE(exported_.count(name)) << where << " names " << name << ", which storygate does not export";
+  }
+
+  static inline std::unique_ptr<scratch_database> db_;
+  static inline std::set<std::string> exported_;
+};
+
+TEST(AlertRules, PromtoolAcceptsTheRules) {
+  const auto r = promtool({"check", "rules", source_path(rules_file)});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST(AlertRules, PromtoolUnitTestsPass) {
+  const auto r = promtool({"test", "rules", source_path(rule_tests_file)});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// Each alert has a unit test where it fires and one where it stays quiet.
+TEST(AlertRules, EachAlertHasAFiringAndAQuietUnitTest) {
+  std::set<std::string> fires, quiet;
+  for (const auto& test : YAML::LoadFile(source_path(rule_tests_file))["tests"])
+    for (const auto& check : test["alert_rule_test"])
+      (check["exp_alerts"].size() > 0 ? fires : quiet).insert(check["alertname"].as<std::string>());
+  const auto all = alerts();
+  ASSERT_GE(all.size(), 9u);
+  for (const auto& alert : all) {
+    const auto name = alert["alert"].as<std::string>();
+    EXPECT_TRUE(fires.count(name)) << name << " has no test in which it fires";
+    EXPECT_TRUE(quiet.count(name)) << name << " has no test in which it stays quiet";
+  }
+}
+
+TEST(AlertRules, EachAlertHasSummaryDescriptionAndARunbookParagraph) {
+  const auto readme = read_file(source_path("README.md"));
+  for (const auto& alert : alerts()) {
+    const auto name = alert["alert"].as<std::string>();
+    EXPECT_TRUE(alert["annotations"]["summary"].IsScalar()) << name;
+    EXPECT_TRUE(alert["annotations"]["description"].IsScalar()) << name;
+    EXPECT_NE(readme.find("\n- **`" + name + "`**"), std::string::npos)
+        << "README.md has no runbook paragraph starting - **`" << name << "`**";
+  }
+}
+
+TEST(GrafanaDashboard, EveryExpressionParses) {
+  // promtool parses PromQL when it checks rules: each expression becomes a
+  // recording rule of a generated file.
+  std::string rules = "groups:\n  - name: dashboard\n    rules:\n";
+  const auto exprs = dashboard_expressions();
+  ASSERT_GE(exprs.size(), 10u);
+  for (std::size_t i = 0; i < exprs.size(); ++i)
+    rules += "      - record: dashboard:expr_" + std::to_string(i) + "\n        expr: '" +
+             std::regex_replace(exprs[i], std::regex("'"), "''") + "'\n";
+  const auto r = promtool({"check", "rules", write_temp_file("dashboard-rules.yml", rules)});
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n" << rules;
+}
+
+TEST_F(LiveMetrics, AlertRulesNameOnlyExportedMetrics) {
+  expect_exported(metric_names_in(read_file(source_path(rules_file))), rules_file);
+}
+
+TEST_F(LiveMetrics, DashboardNamesOnlyExportedMetrics) {
+  std::string all;
+  for (const auto& expr : dashboard_expressions()) all += expr + "\n";
+  expect_exported(metric_names_in(all), dashboard_file);
+}
+
+}  // namespace
+}  // namespace storygate::testing
