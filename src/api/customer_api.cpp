@@ -16,9 +16,6 @@ namespace {
 // processes sharing server connections (through pgbouncer) do not collide.
 std::atomic<uint64_t> next_generation{std::random_device{}() | 1u};
 
-constexpr const char* statement_names[] = {"by_id", "count_since", "list_since", "list_after",
-                                           "count_changed"};
-
 }  // namespace
 
 std::string statement_name(const char* base, uint64_t generation) {
@@ -29,7 +26,7 @@ void prepare(db::lease& lease, const compiled_mapping& m) {
   if (lease.prepared_generation == m.generation) return;
   auto& c = lease.connection;
   if (lease.prepared_generation != 0)
-    for (const char* name : statement_names) c.unprepare(statement_name(name, lease.prepared_generation));
+    for (const char* name : statement_bases) c.unprepare(statement_name(name, lease.prepared_generation));
   pqxx::nontransaction tx(c);
   tx.exec("SET TimeZone = " + tx.quote(m.catalog->source.time_zone.value));
   tx.commit();

@@ -37,6 +37,9 @@ struct compiled_mapping {
 // the session's TimeZone (offsets in responses) and the prepared statements,
 // named statement_name(base, generation).
 void prepare(db::lease& lease, const compiled_mapping& m);
+// The base names of every statement a mapping runs, as prepare() names them.
+inline constexpr const char* statement_bases[] = {"by_id", "count_since", "list_since", "list_after",
+                                                  "count_changed"};
 std::string statement_name(const char* base, uint64_t generation);
 
 // How statements reach the database: named prepared statements on sessions

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "app/prepared_session.h"
 #include "db/conninfo.h"
 #include "db/pool.h"
 #include "db/schema.h"
@@ -66,11 +67,8 @@ std::unique_ptr<pqxx::connection> connect(const config::settings& settings, cons
     return db::open_session(pool_options_for(settings, conninfo));
   } catch (const std::exception& e) {
     // libpq's reason names host, port, user and what failed, never the password.
-    std::string reason = e.what();
-    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
-    for (auto& c : reason)
-      if (c == '\n') c = ' ';
-    throw startup_error("cannot connect to the database " + db::describe_target(conninfo) + ": " + reason);
+    throw startup_error("cannot connect to the database " + db::describe_target(conninfo) + ": " +
+                        db::one_line(e.what()));
   }
 }
 
@@ -85,10 +83,20 @@ std::shared_ptr<const api::compiled_mapping> load_mapping(const config::settings
 
   auto connection = connect(settings, conninfo);
   try {
-    db::schema_reader schema(*connection);
-    return api::compiled_mapping::compile(mapping::resolve(written, schema), settings.sync_overlap);
+    std::shared_ptr<const api::compiled_mapping> compiled;
+    {
+      db::schema_reader schema(*connection);
+      compiled = api::compiled_mapping::compile(mapping::resolve(written, schema), settings.sync_overlap);
+    }
+    // Every field can be right on its own and the statements still not run
+    // (an aggregate such as count(*) in a field): prepared as the server will
+    // run them, or the mapping is refused.
+    prepared_session proof(std::move(connection), settings, *compiled);
+    return compiled;
   } catch (const mapping::mapping_error& e) {
     throw startup_error(e.what());
+  } catch (const statement_error& e) {
+    throw startup_error(settings.mapping_file + ": " + e.what());
   } catch (const pqxx::failure& e) {
     throw startup_error(std::string("the database failed while checking the mapping: ") + e.what());
   }

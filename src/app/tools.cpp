@@ -9,6 +9,7 @@
 
 #include "api/customer_api.h"
 #include "api/records.h"
+#include "app/prepared_session.h"
 #include "app/startup.h"
 #include "db/pool.h"
 #include "db/schema.h"
@@ -27,40 +28,6 @@ db::pool_options options_for(const config::settings& s, const std::string& conni
   options.replicas.clear();  // the tools look at the primary
   return options;
 }
-
-// A session set up as a pooled one, with this mapping's statements prepared.
-// Through a transaction-pooling pgbouncer, the whole session is one
-// transaction: pgbouncer keeps it on one server connection, and what it
-// prepared and set is dropped at the end, never left to the next client.
-struct prepared_session {
-  std::unique_ptr<pqxx::connection> connection;
-  uint64_t generation = 0;
-  bool in_transaction = false;
-
-  prepared_session(const config::settings& s, const std::string& conninfo, const api::compiled_mapping& m)
-      : connection(connect(s, conninfo)), in_transaction(s.pgbouncer) {
-    if (in_transaction) {
-      pqxx::nontransaction begin(*connection);
-      begin.exec("BEGIN READ ONLY" + db::jit_off(*connection, "LOCAL "));
-    }
-    db::lease lease{*connection, generation};
-    api::prepare(lease, m);
-    // libpqxx prepares lazily; have PostgreSQL parse and plan every
-    // statement now, so a mistake shows here and EXPLAIN EXECUTE finds them.
-    for (const char* name : {"by_id", "count_since", "list_since", "list_after", "count_changed"})
-      connection->prepare_now(api::statement_name(name, m.generation));
-  }
-
-  ~prepared_session() {
-    if (!in_transaction) return;
-    try {
-      pqxx::nontransaction end(*connection);
-      end.exec("DEALLOCATE ALL; ROLLBACK");
-    } catch (const std::exception&) {
-      // The connection is closed next anyway.
-    }
-  }
-};
 
 // A page of the list through the API's own code path, as DailyStory gets it.
 api::reply ask(const config::settings& s, const std::string& conninfo,

@@ -33,15 +33,14 @@ constexpr std::chrono::milliseconds stuck_grace{1000};
 // A worker that fell back to another server tries its own again this often.
 constexpr std::chrono::seconds rebalance_interval{10};
 
-// libpq's messages end in newlines and may span lines.
+}  // namespace
+
 std::string one_line(std::string text) {
   for (auto& c : text)
     if (c == '\n' || c == '\r') c = ' ';
   while (!text.empty() && text.back() == ' ') text.pop_back();
   return text;
 }
-
-}  // namespace
 
 std::string_view describe(failure f) {
   switch (f) {

@@ -33,6 +33,10 @@ enum class failure {
 
 std::string_view describe(failure f);
 
+// libpq's messages end in newlines and may span lines: one line for a log
+// field or an error message.
+std::string one_line(std::string text);
+
 // A connection leased to one job, with the job layer's note of what it has
 // prepared on it (0 when nothing: a fresh connection).
 struct lease {
