@@ -65,6 +65,12 @@ statement_runner::statement_runner(db::lease& lease, const compiled_mapping& m, 
 
 statement_runner::~statement_runner() = default;
 
+std::string statement_runner::widened(const std::string& since, std::chrono::seconds by) {
+  if (by.count() == 0 || since == "-infinity") return since;
+  return tx_->exec_params("SELECT ($1::timestamptz - make_interval(secs => $2))::text", since,
+                          static_cast<long long>(by.count()))[0][0].c_str();
+}
+
 namespace {
 
 // Whether a walk goes on past this page. A short page is the last; so is one
@@ -228,8 +234,12 @@ void customer_api::list_customers(list_request request, responder respond) {
   if (request.start > 0) resume = cursors_.find(resume_key);
   if (metrics_) metrics_->sync_page(resume.has_value());
 
+  // A sync served by a standby saw only what it had replayed: the window
+  // reaches back as far again as a standby may lag (0 without replicas).
+  const auto lag_allowance = pool_.lag_allowance();
+
   pool_.submit(
-      [&cursors = cursors_, metrics = metrics_, m, request, since, client, resume_key, resume,
+      [&cursors = cursors_, metrics = metrics_, m, request, since, client, resume_key, resume, lag_allowance,
        respond, mode = mode_, warn = warner()](db::lease& lease) {
         statement_runner run(lease, *m, mode);
         sync_cursor next;
@@ -244,14 +254,15 @@ void customer_api::list_customers(list_request request, responder respond) {
                                       : 0;
           count = next.baseline_count + changed;
         } else {
-          const auto totals = run("count_since", since);
+          const auto window = run.widened(since, lag_allowance);
+          const auto totals = run("count_since", window);
           next.baseline_count = totals[0][0].as<int64_t>();
           if (!totals[0][1].is_null()) next.baseline_max_updated_at = totals[0][1].c_str();
           count = next.baseline_count;
           next.walk.client = request.client;
           next.walk.since = since;
           if (request.start > 0) next.walk.offset_pages = 1;
-          rows = run("list_since", since, request.limit, static_cast<long long>(request.start));
+          rows = run("list_since", window, request.limit, static_cast<long long>(request.start));
         }
 
         std::optional<std::string> next_target;

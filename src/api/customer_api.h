@@ -64,6 +64,11 @@ class statement_runner {
     return tx_->exec_params(mapping_.sql(name), std::forward<Args>(args)...);
   }
 
+  // `since` (timestamptz text) moved back by `by`, as text PostgreSQL reads
+  // back as the same instant (the session's zone, with its offset). The
+  // statements' SQL stays as it is; only the value bound to it moves.
+  std::string widened(const std::string& since, std::chrono::seconds by);
+
  private:
   const compiled_mapping& mapping_;
   statement_mode mode_;

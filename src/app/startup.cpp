@@ -56,6 +56,7 @@ db::pool_options pool_options_for(const config::settings& s, const std::string& 
   options.size = s.db_pool_size;
   options.wait = s.pool_wait;
   options.statement_timeout = s.statement_timeout;
+  options.max_replica_lag = s.max_replica_lag;
   if (metrics) options.job_done = [metrics](std::chrono::duration<double> took) { metrics->query_done(took); };
   return options;
 }

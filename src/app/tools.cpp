@@ -12,7 +12,9 @@
 #include "app/prepared_session.h"
 #include "app/startup.h"
 #include "db/pool.h"
+#include "db/conninfo.h"
 #include "db/schema.h"
+#include "db/server_health.h"
 
 namespace storygate::app {
 namespace {
@@ -110,6 +112,38 @@ std::string index_advice(const mapping::catalog& c) {
          c.source.id_column.value + ");\n";
 }
 
+// One line per database server storygate reads from (--database-url, then
+// each --replica-url): primary or standby, and a standby's replay lag, found
+// by the same check the server's pool runs. Returns the warnings printed.
+int report_servers(const config::settings& settings, const std::string& conninfo) {
+  std::vector<std::string> servers{conninfo};
+  for (const auto& replica : pool_options_for(settings, conninfo).replicas) servers.push_back(replica);
+  int warnings = 0;
+  for (const auto& server : servers) {
+    db::server_health h;
+    h.name = db::describe_target(server);
+    h.checked = true;
+    h.checked_at = std::chrono::steady_clock::now();
+    try {
+      auto session = connect(settings, server);
+      const auto found = db::probe_server(*session);
+      h.up = true;
+      h.in_recovery = found.in_recovery;
+      h.lag_seconds = found.lag_seconds;
+    } catch (const std::exception& e) {
+      h.problem = db::one_line(e.what());
+    }
+    const bool lagging = db::lags_too_far(h, settings.max_replica_lag, h.checked_at);
+    if (!h.up || lagging) ++warnings;
+    std::cout << (!h.up || lagging ? "warning: " : "") << "database " << h.name << ": " << db::describe_health(h)
+              << (lagging ? ", more than --max-replica-lag-seconds " + std::to_string(settings.max_replica_lag.count()) +
+                                ": storygate reads nothing from it until it catches up"
+                          : "")
+              << "\n";
+  }
+  return warnings;
+}
+
 }  // namespace
 
 int run_check(const config::settings& settings) {
@@ -198,6 +232,8 @@ int run_check(const config::settings& settings) {
     warn("field '" + field + "': " + std::to_string(failure.first) + " of the first " + std::to_string(sample_rows) +
          " records have a value that does not convert (served as null or the default), e.g. id " +
          failure.second + "\n");
+
+  warnings += report_servers(settings, conninfo);
 
   std::cout << settings.mapping_file << ": OK (" << catalog.fields.size() << " fields from "
             << catalog.relation_display << ", " << warnings << " warning" << (warnings == 1 ? "" : "s") << ")\n";
