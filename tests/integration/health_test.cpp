@@ -20,6 +20,8 @@
 #include <pqxx/pqxx>
 
 #include <atomic>
+#include <optional>
+#include <set>
 #include <fstream>
 #include <thread>
 
@@ -115,6 +117,159 @@ TEST(Health, ReadinessIsAnsweredWhileEveryPooledConnectionIsBusyAndCostsNoQuery)
   // The pool's two, and the health check's one: a probe opens nothing.
   EXPECT_LE(most_sessions.load(), pool_size + 1);
 }
+
+// ---------------------------------------------------------------------------
+// 2. A replica that replays late.
+
+constexpr auto apply_delay = std::chrono::seconds(3);
+const std::string lag_db = "lag_check";
+const std::string reader = "storygate_test_reader";
+// Which server answered: a standby is in recovery, the primary is not.
+const std::string server_field = "  on_replica: { expression: \"pg_is_in_recovery()\", type: boolean }\n";
+
+// now() on `url` as a last_updated value (UTC), as DailyStory would send
+// the time of its sync.
+std::string now_as_last_updated(const std::string& url) {
+  return value_at(url, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+}
+
+// The ids of every record a sync from `last_updated` delivers (pages of 50,
+// following `next` is not needed at this size), and whether a standby served
+// its first page.
+struct sync_result {
+  unsigned status = 0;
+  std::set<std::string> ids;
+  bool first_page_from_standby = false;
+  std::string body;
+};
+
+sync_result sync_from(unsigned short port, const std::string& last_updated) {
+  sync_result out;
+  for (uint64_t start = 0;; start += 50) {
+    const auto r = http_get(port, "/api/v1/customers?limit=50&start=" + std::to_string(start) +
+                                      "&last_updated=" + last_updated, bearer());
+    out.status = r.status;
+    if (start == 0) out.body = r.body;
+    if (r.status != 200) return out;
+    std::size_t records = 0;
+    for (auto at = r.body.find("{\"id\":"); at != std::string::npos; at = r.body.find("{\"id\":", at + 1)) {
+      const auto from = at + 6;
+      out.ids.insert(r.body.substr(from, r.body.find(',', from) - from));
+      ++records;
+    }
+    if (start == 0) out.first_page_from_standby = r.body.find("\"on_replica\":true") != std::string::npos;
+    if (records < 50) return out;
+  }
+}
+
+class ReplicaLag : public ::testing::TestWithParam<bool> {
+ protected:
+  // One primary and one late replica for both ways of pointing at it.
+  static void SetUpTestSuite() {
+    primary_ = pg_cluster::create(free_port(26230, 10)).release();
+    value_at(primary_->admin_url(), "CREATE DATABASE " + lag_db);
+    value_at(primary_->admin_url(lag_db), read_file(source_path("tests/integration/fixtures/core.sql")));
+    replica_ = pg_cluster::replica_of(*primary_, free_port(static_cast<unsigned short>(primary_->port() + 1), 10)).release();
+    {
+      std::ofstream conf(replica_->dir() + "/data/postgresql.auto.conf", std::ios::app);
+      conf << "recovery_min_apply_delay = '" << apply_delay.count() << "s'\n";
+    }
+    value_at(replica_->admin_url(), "SELECT pg_reload_conf()");
+  }
+  static void TearDownTestSuite() {
+    delete replica_;
+    delete primary_;
+  }
+  static pg_cluster* primary_;
+  static pg_cluster* replica_;
+};
+pg_cluster* ReplicaLag::primary_ = nullptr;
+pg_cluster* ReplicaLag::replica_ = nullptr;
+
+// A change committed on the primary, still waiting to be replayed when the
+// sync reads the replica, and older than that sync's time minus the
+// overlap: the next sync must still deliver it.
+TEST_P(ReplicaLag, AChangeTheReplicaHadNotReplayedReachesTheNextSync) {
+  const bool as_replica_url = GetParam();
+  ASSERT_TRUE(eventually([&] {
+    return value_at(replica_->admin_url(lag_db), "SELECT count(*) FROM legacy.cust_master") == "121" &&
+           value_at(replica_->admin_url(), "SHOW recovery_min_apply_delay") == std::to_string(apply_delay.count()) + "s";
+  })) << replica_->log() << replica_->server_log();
+  // Each run changes customers of its own.
+  const std::string seen_id = as_replica_url ? "1011" : "1001";  // replayed before the first sync
+  const std::string late_id = as_replica_url ? "1012" : "1002";  // not yet replayed then
+
+  std::vector<std::string> args{"serve", "--mapping", mapping_with(server_field, "lag.yaml"), "--sync-overlap-seconds",
+                                "1", "--max-replica-lag-seconds", "15", "--db-pool-size", "2"};
+  if (as_replica_url) {
+    args.insert(args.end(), {"--database-url", primary_->url(reader, lag_db), "--replica-url", replica_->url(reader, lag_db)});
+  } else {
+    args.insert(args.end(), {"--database-url", replica_->url(reader, lag_db)});
+  }
+  server sg(with_overrides("STORYGATE_LAG_TEST_OPTIONS", args), token_env());
+
+  const auto primary_url = primary_->admin_url(lag_db);
+  const auto touch = [&](const std::string& id) {
+    value_at(primary_url, "UPDATE legacy.cust_master SET last_chg_ts = now() AT TIME ZONE 'America/Chicago' "
+                          "WHERE cust_no = " + id + " RETURNING cust_no");
+  };
+  const auto replica_has = [&](const std::string& id, const std::string& since) {
+    return value_at(replica_->admin_url(lag_db), "SELECT count(*) FROM legacy.cust_master WHERE cust_no = " + id +
+                                                     " AND last_chg_ts > ('" + since + "'::timestamptz AT TIME ZONE "
+                                                     "'America/Chicago')") == "1";
+  };
+
+  const auto before = now_as_last_updated(primary_url);
+  touch(seen_id);
+  ASSERT_TRUE(eventually([&] { return replica_has(seen_id, before); })) << replica_->server_log();
+  touch(late_id);
+  const auto late_changed = clock_type::now();
+  // Two seconds after the change: past the 1 s overlap, short of the 3 s delay.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const auto first_sync_time = now_as_last_updated(primary_url);
+
+  // The first sync, read from the replica (with two servers, one request on
+  // each worker at once: one of them is the replica's).
+  std::optional<sync_result> first;
+  for (int attempt = 0; attempt < 5 && !first; ++attempt) {
+    std::vector<sync_result> both(2);
+    std::vector<std::thread> threads;
+    for (auto& r : both) threads.emplace_back([&, out = &r] { *out = sync_from(sg.port(), before); });
+    for (auto& t : threads) t.join();
+    for (auto& r : both)
+      if (r.status == 200 && r.first_page_from_standby && !first) first = r;
+  }
+  const auto first_sync_done = clock_type::now();
+  ASSERT_TRUE(first.has_value()) << "no sync was served by the replica\n" << sg.logs();
+  ASSERT_LT(first_sync_done - late_changed, apply_delay) << "too slow: the replica may have replayed the change";
+  EXPECT_EQ(first->ids.count(seen_id), 1u) << first->body;
+  EXPECT_EQ(first->ids.count(late_id), 0u) << "the replica showed a change it should not have replayed yet";
+  ASSERT_FALSE(replica_has(late_id, before)) << "the replica replayed the change early; the test proves nothing";
+
+  // What the operator sees meanwhile.
+  const auto metrics = http_get(sg.port(), "/metrics", bearer()).body;
+  const std::string replica_name = "127.0.0.1:" + std::to_string(replica_->port()) + "/" + lag_db + " as " + reader;
+  EXPECT_NE(metrics.find("storygate_db_server_standby{server=\"" + replica_name + "\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("storygate_replica_lag_seconds{server=\"" + replica_name + "\"}"), std::string::npos) << metrics;
+
+  // The next sync, once the replica has the change, asks from the first one's time.
+  ASSERT_TRUE(eventually([&] { return replica_has(late_id, before); })) << replica_->server_log();
+  const auto second = sync_from(sg.port(), first_sync_time);
+  ASSERT_EQ(second.status, 200u) << second.body;
+  EXPECT_EQ(second.ids.count(late_id), 1u) << "the change the replica had not replayed was never sent: " << second.body;
+
+  // `check` names the standby and its lag.
+  const auto check = run_storygate({"check", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
+                                    "--database-url", replica_->url(reader, lag_db)},
+                                   token_env());
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("database " + replica_name + ": standby, replay lag "), std::string::npos) << check.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(PointedAt, ReplicaLag, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return std::string(info.param ? "AsReplicaUrl" : "AsDatabaseUrl");
+                         });
 
 }  // namespace
 }  // namespace storygate::testing
