@@ -271,5 +271,40 @@ INSTANTIATE_TEST_SUITE_P(PointedAt, ReplicaLag, ::testing::Values(false, true),
                            return std::string(info.param ? "AsReplicaUrl" : "AsDatabaseUrl");
                          });
 
+// A standby past --max-replica-lag-seconds is read from by nobody: as the
+// only server, requests get 503 and /readyz says not ready until it has
+// replayed what it was sent; then it serves again.
+TEST_F(ReplicaLag, AStandbyLaggingPastTheBoundServesNothingUntilItCatchesUp) {
+  ASSERT_TRUE(eventually([&] {
+    return value_at(replica_->admin_url(), "SHOW recovery_min_apply_delay") == std::to_string(apply_delay.count()) + "s";
+  }));
+  server sg(with_overrides("STORYGATE_LAG_BOUND_TEST_OPTIONS",
+                           {"serve", "--mapping", mapping_with(server_field, "bound.yaml"), "--database-url",
+                            replica_->url(reader, lag_db), "--max-replica-lag-seconds", "1"}),
+            token_env());
+  // Nothing waits to be replayed: the standby lags 0.
+  ASSERT_TRUE(eventually([&] { return http_get(sg.port(), "/readyz").status == 200u; })) << sg.logs();
+  ASSERT_EQ(http_get(sg.port(), "/api/v1/customers?limit=1", bearer()).status, 200u);
+
+  // A change waits 3 s to be replayed: the standby lags more than 1 s meanwhile.
+  const auto before = now_as_last_updated(primary_->admin_url(lag_db));
+  value_at(primary_->admin_url(lag_db), "UPDATE legacy.cust_master SET last_chg_ts = now() AT TIME ZONE "
+                                        "'America/Chicago' WHERE cust_no = 1021 RETURNING cust_no");
+  http_response ready, page;
+  EXPECT_TRUE(eventually([&] { return (ready = http_get(sg.port(), "/readyz")).status == 503u; },
+                         std::chrono::seconds(3)))
+      << ready.status << " " << ready.body;
+  page = http_get(sg.port(), "/api/v1/customers?limit=1", bearer());
+  const bool replayed_already =
+      value_at(replica_->admin_url(lag_db), "SELECT count(*) FROM legacy.cust_master WHERE cust_no = 1021 AND "
+                                            "last_chg_ts > ('" + before + "'::timestamptz AT TIME ZONE 'America/Chicago')") == "1";
+  if (!replayed_already) EXPECT_EQ(page.status, 503u) << page.body;
+  EXPECT_TRUE(eventually([&] { return sg.logs().find("standby lags too far behind") != std::string::npos; })) << sg.logs();
+
+  // Replayed: ready and serving again.
+  EXPECT_TRUE(eventually([&] { return http_get(sg.port(), "/readyz").status == 200u; })) << sg.logs();
+  EXPECT_EQ(http_get(sg.port(), "/api/v1/customers?limit=1", bearer()).status, 200u);
+}
+
 }  // namespace
 }  // namespace storygate::testing
