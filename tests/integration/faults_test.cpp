@@ -64,17 +64,6 @@ std::string with_port(const std::string& url, unsigned short port) {
   return url.substr(0, colon + 1) + std::to_string(port) + url.substr(slash);
 }
 
-unsigned short port_of(const std::string& url) {
-  const auto at = url.find('@');
-  const auto colon = url.find(':', at);
-  return static_cast<unsigned short>(std::stoi(url.substr(colon + 1)));
-}
-
-// An expression field that sleeps `seconds` for customer 1001 only.
-std::string slow_field(int seconds) {
-  return "  slow: { expression: \"(SELECT 1 FROM pg_sleep(CASE WHEN customer.cust_no = 1001 THEN " +
-         std::to_string(seconds) + " ELSE 0 END))\", type: integer }\n";
-}
 // Besides its pool, storygate holds one connection per server for the
 // pool's health check (application_name storygate-health).
 constexpr int health_check_sockets = 1;

@@ -37,22 +37,9 @@ using std::chrono::milliseconds;
 
 std::map<std::string, std::string> token_env() { return {{"STORYGATE_BEARER_TOKENS", test_token}}; }
 
-// First column of the first row ("" for NULL), on a connection of its own.
-std::string value_at(const std::string& url, const std::string& sql) {
-  pqxx::connection c(url);
-  pqxx::nontransaction tx(c);
-  const auto r = tx.exec(sql);
-  return r.empty() || r[0][0].is_null() ? std::string() : std::string(r[0][0].c_str());
-}
 
 // ---------------------------------------------------------------------------
 // 1. Readiness without a query per probe.
-
-// Customer 1001 takes `seconds` to serve; the others answer at once.
-std::string slow_field(int seconds) {
-  return "  slow: { expression: \"(SELECT 1 FROM pg_sleep(CASE WHEN customer.cust_no = 1001 THEN " +
-         std::to_string(seconds) + " ELSE 0 END))\", type: integer }\n";
-}
 
 TEST(Health, ReadinessIsAnsweredWhileEveryPooledConnectionIsBusyAndCostsNoQuery) {
   constexpr int pool_size = 2;
@@ -69,7 +56,7 @@ TEST(Health, ReadinessIsAnsweredWhileEveryPooledConnectionIsBusyAndCostsNoQuery)
   std::vector<std::thread> holders;
   for (int i = 0; i < pool_size; ++i) holders.emplace_back([&] { timed_get(sg.port(), "/api/v1/customer/1001", milliseconds(8000)); });
   const auto sleeping = [&] {
-    return value_at(db.url(), "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    return query(db.url(), "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                               "AND application_name = 'storygate' AND wait_event = 'PgSleep'");
   };
   ASSERT_TRUE(eventually([&] { return sleeping() == std::to_string(pool_size); }, std::chrono::seconds(3)));
@@ -130,7 +117,7 @@ const std::string server_field = "  on_replica: { expression: \"pg_is_in_recover
 // now() on `url` as a last_updated value (UTC), as DailyStory would send
 // the time of its sync.
 std::string now_as_last_updated(const std::string& url) {
-  return value_at(url, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+  return query(url, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
 }
 
 // The ids of every record a sync from `last_updated` delivers (pages of 50,
@@ -167,14 +154,14 @@ class ReplicaLag : public ::testing::TestWithParam<bool> {
   // One primary and one late replica for both ways of pointing at it.
   static void SetUpTestSuite() {
     primary_ = pg_cluster::create(free_port(26230, 10)).release();
-    value_at(primary_->admin_url(), "CREATE DATABASE " + lag_db);
-    value_at(primary_->admin_url(lag_db), read_file(source_path("tests/integration/fixtures/core.sql")));
+    query(primary_->admin_url(), "CREATE DATABASE " + lag_db);
+    query(primary_->admin_url(lag_db), read_file(source_path("tests/integration/fixtures/core.sql")));
     replica_ = pg_cluster::replica_of(*primary_, free_port(static_cast<unsigned short>(primary_->port() + 1), 10)).release();
     {
       std::ofstream conf(replica_->dir() + "/data/postgresql.auto.conf", std::ios::app);
       conf << "recovery_min_apply_delay = '" << apply_delay.count() << "s'\n";
     }
-    value_at(replica_->admin_url(), "SELECT pg_reload_conf()");
+    query(replica_->admin_url(), "SELECT pg_reload_conf()");
   }
   static void TearDownTestSuite() {
     delete replica_;
@@ -192,8 +179,8 @@ pg_cluster* ReplicaLag::replica_ = nullptr;
 TEST_P(ReplicaLag, AChangeTheReplicaHadNotReplayedReachesTheNextSync) {
   const bool as_replica_url = GetParam();
   ASSERT_TRUE(eventually([&] {
-    return value_at(replica_->admin_url(lag_db), "SELECT count(*) FROM legacy.cust_master") == "121" &&
-           value_at(replica_->admin_url(), "SHOW recovery_min_apply_delay") == std::to_string(apply_delay.count()) + "s";
+    return query(replica_->admin_url(lag_db), "SELECT count(*) FROM legacy.cust_master") == "121" &&
+           query(replica_->admin_url(), "SHOW recovery_min_apply_delay") == std::to_string(apply_delay.count()) + "s";
   })) << replica_->log() << replica_->server_log();
   // Each run changes customers of its own.
   const std::string seen_id = as_replica_url ? "1011" : "1001";  // replayed before the first sync
@@ -210,11 +197,11 @@ TEST_P(ReplicaLag, AChangeTheReplicaHadNotReplayedReachesTheNextSync) {
 
   const auto primary_url = primary_->admin_url(lag_db);
   const auto touch = [&](const std::string& id) {
-    value_at(primary_url, "UPDATE legacy.cust_master SET last_chg_ts = now() AT TIME ZONE 'America/Chicago' "
+    query(primary_url, "UPDATE legacy.cust_master SET last_chg_ts = now() AT TIME ZONE 'America/Chicago' "
                           "WHERE cust_no = " + id + " RETURNING cust_no");
   };
   const auto replica_has = [&](const std::string& id, const std::string& since) {
-    return value_at(replica_->admin_url(lag_db), "SELECT count(*) FROM legacy.cust_master WHERE cust_no = " + id +
+    return query(replica_->admin_url(lag_db), "SELECT count(*) FROM legacy.cust_master WHERE cust_no = " + id +
                                                      " AND last_chg_ts > ('" + since + "'::timestamptz AT TIME ZONE "
                                                      "'America/Chicago')") == "1";
   };
@@ -276,7 +263,7 @@ INSTANTIATE_TEST_SUITE_P(PointedAt, ReplicaLag, ::testing::Values(false, true),
 // replayed what it was sent; then it serves again.
 TEST_F(ReplicaLag, AStandbyLaggingPastTheBoundServesNothingUntilItCatchesUp) {
   ASSERT_TRUE(eventually([&] {
-    return value_at(replica_->admin_url(), "SHOW recovery_min_apply_delay") == std::to_string(apply_delay.count()) + "s";
+    return query(replica_->admin_url(), "SHOW recovery_min_apply_delay") == std::to_string(apply_delay.count()) + "s";
   }));
   server sg(with_overrides("STORYGATE_LAG_BOUND_TEST_OPTIONS",
                            {"serve", "--mapping", mapping_with(server_field, "bound.yaml"), "--database-url",
@@ -288,7 +275,7 @@ TEST_F(ReplicaLag, AStandbyLaggingPastTheBoundServesNothingUntilItCatchesUp) {
 
   // A change waits 3 s to be replayed: the standby lags more than 1 s meanwhile.
   const auto before = now_as_last_updated(primary_->admin_url(lag_db));
-  value_at(primary_->admin_url(lag_db), "UPDATE legacy.cust_master SET last_chg_ts = now() AT TIME ZONE "
+  query(primary_->admin_url(lag_db), "UPDATE legacy.cust_master SET last_chg_ts = now() AT TIME ZONE "
                                         "'America/Chicago' WHERE cust_no = 1021 RETURNING cust_no");
   http_response ready, page;
   EXPECT_TRUE(eventually([&] { return (ready = http_get(sg.port(), "/readyz")).status == 503u; },
@@ -296,7 +283,7 @@ TEST_F(ReplicaLag, AStandbyLaggingPastTheBoundServesNothingUntilItCatchesUp) {
       << ready.status << " " << ready.body;
   page = http_get(sg.port(), "/api/v1/customers?limit=1", bearer());
   const bool replayed_already =
-      value_at(replica_->admin_url(lag_db), "SELECT count(*) FROM legacy.cust_master WHERE cust_no = 1021 AND "
+      query(replica_->admin_url(lag_db), "SELECT count(*) FROM legacy.cust_master WHERE cust_no = 1021 AND "
                                             "last_chg_ts > ('" + before + "'::timestamptz AT TIME ZONE 'America/Chicago')") == "1";
   if (!replayed_already) EXPECT_EQ(page.status, 503u) << page.body;
   EXPECT_TRUE(eventually([&] { return sg.logs().find("standby lags too far behind") != std::string::npos; })) << sg.logs();
@@ -304,6 +291,36 @@ TEST_F(ReplicaLag, AStandbyLaggingPastTheBoundServesNothingUntilItCatchesUp) {
   // Replayed: ready and serving again.
   EXPECT_TRUE(eventually([&] { return http_get(sg.port(), "/readyz").status == 200u; })) << sg.logs();
   EXPECT_EQ(http_get(sg.port(), "/api/v1/customers?limit=1", bearer()).status, 200u);
+}
+
+// ---------------------------------------------------------------------------
+// 3. Through pgbouncer in transaction mode (--pgbouncer): the health check
+//    and the statement preparation of a reload work there too.
+
+TEST(HealthThroughPgbouncer, ReadyWithItsHealthShownAndAReloadThatCannotServeIsRefused) {
+  scratch_database db(read_file(source_path("tests/integration/fixtures/core.sql")));
+  pgbouncer_options options;
+  options.server_port = port_of(admin_url());
+  options.databases = {db.name()};
+  options.users = {"postgres", reader};
+  options.pool_size = 2;
+  pgbouncer bouncer(options, free_port(26250, 20));
+  const auto mapping = mapping_with("", "bouncer-health.yaml");
+  server sg({"serve", "--mapping", mapping, "--pgbouncer", "--database-url", bouncer.url(reader, db.name())},
+            token_env());
+
+  EXPECT_EQ(http_get(sg.port(), "/readyz").status, 200u);
+  const auto metrics = http_get(sg.port(), "/metrics", bearer()).body;
+  const std::string name = "127.0.0.1:" + std::to_string(bouncer.port()) + "/" + db.name() + " as " + reader;
+  EXPECT_NE(metrics.find("storygate_db_server_up{server=\"" + name + "\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("storygate_replica_lag_seconds{server=\"" + name + "\"} 0"), std::string::npos) << metrics;
+
+  std::ofstream(mapping, std::ios::app) << "  n: { expression: \"count(*)\", type: integer }\n";
+  kill(sg.pid(), SIGHUP);
+  ASSERT_TRUE(eventually([&] { return sg.logs().find("mapping reload refused") != std::string::npos; })) << sg.logs();
+  EXPECT_NE(sg.logs().find("must appear in the GROUP BY clause"), std::string::npos) << sg.logs();
+  EXPECT_EQ(http_get(sg.port(), "/api/v1/customer/244988", bearer()).status, 200u);
+  EXPECT_EQ(http_get(sg.port(), "/readyz").status, 200u);
 }
 
 }  // namespace

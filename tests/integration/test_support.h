@@ -31,6 +31,17 @@ std::vector<std::string> with_overrides(const std::string& variable, std::vector
 // to a temporary file named after `file_name` (to tell the suites' files apart).
 std::string mapping_with(const std::string& extra_fields, const std::string& file_name);
 
+// The port of a postgresql://user@host:port/db URL.
+unsigned short port_of(const std::string& url);
+
+// An expression field that sleeps `seconds` for customer 1001 only (the
+// others answer at once): a request that holds a pooled connection.
+std::string slow_field(int seconds);
+
+// First column of the first row ("" for NULL), on a connection of its own
+// to `url`; throws what libpqxx throws.
+std::string query(const std::string& url, const std::string& sql);
+
 // One GET on a fresh connection, with a deadline of our own: a request that
 // storygate never answers shows up as status 0 with an error, not as a hung
 // test. The raw response is kept, so headers are seen exactly as sent.
