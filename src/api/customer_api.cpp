@@ -16,9 +16,6 @@ namespace {
 // processes sharing server connections (through pgbouncer) do not collide.
 std::atomic<uint64_t> next_generation{std::random_device{}() | 1u};
 
-constexpr const char* statement_names[] = {"by_id", "count_since", "list_since", "list_after",
-                                           "count_changed"};
-
 }  // namespace
 
 std::string statement_name(const char* base, uint64_t generation) {
@@ -29,7 +26,7 @@ void prepare(db::lease& lease, const compiled_mapping& m) {
   if (lease.prepared_generation == m.generation) return;
   auto& c = lease.connection;
   if (lease.prepared_generation != 0)
-    for (const char* name : statement_names) c.unprepare(statement_name(name, lease.prepared_generation));
+    for (const char* name : statement_bases) c.unprepare(statement_name(name, lease.prepared_generation));
   pqxx::nontransaction tx(c);
   tx.exec("SET TimeZone = " + tx.quote(m.catalog->source.time_zone.value));
   tx.commit();
@@ -67,6 +64,12 @@ statement_runner::statement_runner(db::lease& lease, const compiled_mapping& m, 
 }
 
 statement_runner::~statement_runner() = default;
+
+std::string statement_runner::widened(const std::string& since, std::chrono::seconds by) {
+  if (by.count() == 0 || since == "-infinity") return since;
+  return tx_->exec_params("SELECT ($1::timestamptz - make_interval(secs => $2))::text", since,
+                          static_cast<long long>(by.count()))[0][0].c_str();
+}
 
 namespace {
 
@@ -234,8 +237,12 @@ void customer_api::list_customers(list_request request, responder respond) {
                         : resume         ? observe::metrics::page_continuation::keyset
                                          : observe::metrics::page_continuation::offset);
 
+  // A sync served by a standby saw only what it had replayed: the window
+  // reaches back as far again as a standby may lag (0 without replicas).
+  const auto lag_allowance = pool_.lag_allowance();
+
   pool_.submit(
-      [&cursors = cursors_, metrics = metrics_, m, request, since, client, resume_key, resume,
+      [&cursors = cursors_, metrics = metrics_, m, request, since, client, resume_key, resume, lag_allowance,
        respond, mode = mode_, warn = warner()](db::lease& lease) {
         statement_runner run(lease, *m, mode);
         sync_cursor next;
@@ -250,14 +257,15 @@ void customer_api::list_customers(list_request request, responder respond) {
                                       : 0;
           count = next.baseline_count + changed;
         } else {
-          const auto totals = run("count_since", since);
+          const auto window = run.widened(since, lag_allowance);
+          const auto totals = run("count_since", window);
           next.baseline_count = totals[0][0].as<int64_t>();
           if (!totals[0][1].is_null()) next.baseline_max_updated_at = totals[0][1].c_str();
           count = next.baseline_count;
           next.walk.client = request.client;
           next.walk.since = since;
           if (request.start > 0) next.walk.offset_pages = 1;
-          rows = run("list_since", since, request.limit, static_cast<long long>(request.start));
+          rows = run("list_since", window, request.limit, static_cast<long long>(request.start));
         }
 
         std::optional<std::string> next_target;

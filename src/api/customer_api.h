@@ -37,6 +37,9 @@ struct compiled_mapping {
 // the session's TimeZone (offsets in responses) and the prepared statements,
 // named statement_name(base, generation).
 void prepare(db::lease& lease, const compiled_mapping& m);
+// The base names of every statement a mapping runs, as prepare() names them.
+inline constexpr const char* statement_bases[] = {"by_id", "count_since", "list_since", "list_after",
+                                                  "count_changed"};
 std::string statement_name(const char* base, uint64_t generation);
 
 // How statements reach the database: named prepared statements on sessions
@@ -60,6 +63,11 @@ class statement_runner {
       return tx_->exec_prepared(statement_name(name, mapping_.generation), std::forward<Args>(args)...);
     return tx_->exec_params(mapping_.sql(name), std::forward<Args>(args)...);
   }
+
+  // `since` (timestamptz text) moved back by `by`, as text PostgreSQL reads
+  // back as the same instant (the session's zone, with its offset). The
+  // statements' SQL stays as it is; only the value bound to it moves.
+  std::string widened(const std::string& since, std::chrono::seconds by);
 
  private:
   const compiled_mapping& mapping_;

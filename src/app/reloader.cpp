@@ -8,13 +8,16 @@ namespace {
 
 // How often the file's modification time is looked at.
 constexpr std::chrono::seconds watch_interval{2};
+// A file is read once it has not changed for this long: an editor or a
+// deployment tool that writes it in pieces has finished.
+constexpr std::chrono::milliseconds settle_interval{500};
 
 }  // namespace
 
 mapping_reloader::mapping_reloader(const config::settings& settings, std::string conninfo,
                                    api::customer_api& api, observe::metrics& metrics)
     : settings_(settings), conninfo_(std::move(conninfo)), api_(api), metrics_(metrics) {
-  last_modified_ = modified();
+  last_seen_ = signature();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -35,10 +38,22 @@ void mapping_reloader::request(std::string reason) {
   wake_.notify_all();
 }
 
-std::filesystem::file_time_type mapping_reloader::modified() const {
+mapping_reloader::file_signature mapping_reloader::signature() const {
   std::error_code ec;
-  const auto time = std::filesystem::last_write_time(settings_.mapping_file, ec);
-  return ec ? std::filesystem::file_time_type{} : time;
+  file_signature seen;
+  seen.modified = std::filesystem::last_write_time(settings_.mapping_file, ec);
+  if (ec) return {};
+  seen.size = std::filesystem::file_size(settings_.mapping_file, ec);
+  return ec ? file_signature{} : seen;
+}
+
+bool mapping_reloader::wait_until_settled(std::unique_lock<std::mutex>& lock, file_signature& seen) {
+  for (;;) {
+    if (wake_.wait_for(lock, settle_interval, [this] { return stopping_; })) return false;
+    const auto now = signature();
+    if (now == seen) return true;
+    seen = now;
+  }
 }
 
 void mapping_reloader::run() {
@@ -47,17 +62,18 @@ void mapping_reloader::run() {
     wake_.wait_for(lock, watch_interval, [this] { return stopping_ || !pending_reason_.empty(); });
     if (stopping_) return;
     std::string reason = std::exchange(pending_reason_, {});
-    const auto now_modified = modified();
-    if (reason.empty() && now_modified != last_modified_) reason = "file changed";
+    auto seen = signature();
+    if (reason.empty() && seen != last_seen_) reason = "file changed";
     if (reason.empty()) continue;
-    last_modified_ = now_modified;
+    if (!wait_until_settled(lock, seen)) return;
+    last_seen_ = seen;
     lock.unlock();
     reload(reason);
     lock.lock();
   }
 }
 
-void mapping_reloader::reload(const std::string& reason) {
+void mapping_reloader::reload(const std::string& reason) noexcept {
   try {
     auto next = load_mapping(settings_, conninfo_);
     const auto fields = static_cast<int64_t>(next->catalog->fields.size());
@@ -65,10 +81,19 @@ void mapping_reloader::reload(const std::string& reason) {
     metrics_.mapping_reloaded(true);
     log::info("mapping reloaded", {{"reason", reason}, {"file", settings_.mapping_file}, {"fields", fields}});
   } catch (const startup_error& e) {
-    metrics_.mapping_reloaded(false);
-    log::error("mapping reload refused; still serving the previous mapping",
-               {{"reason", reason}, {"detail", e.what()}});
+    refused(reason, e.what());
+  } catch (const std::exception& e) {
+    // Not a mistake in the mapping we know how to word, but still no reason
+    // to stop serving the mapping that works.
+    refused(reason, std::string("unexpected failure: ") + e.what());
+  } catch (...) {
+    refused(reason, "unexpected failure");
   }
+}
+
+void mapping_reloader::refused(const std::string& reason, const std::string& detail) noexcept {
+  metrics_.mapping_reloaded(false);
+  log::error("mapping reload refused; still serving the previous mapping", {{"reason", reason}, {"detail", detail}});
 }
 
 }  // namespace storygate::app

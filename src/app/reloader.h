@@ -3,10 +3,15 @@
 // time changes, the new mapping is checked against the database exactly as at
 // start-up and swapped in atomically. A mapping that fails the check is
 // logged with the same messages and the old one keeps serving; requests in
-// flight finish on the mapping they started with.
+// flight finish on the mapping they started with. A reload that fails in any
+// way (even an exception nobody foresaw) is refused the same way.
+//
+// A file that is still being written is not read half-way: it is read once
+// its size and modification time stay the same across a settle interval.
 //
 // Runs on a thread of its own: checking a mapping talks to the database.
 #include <condition_variable>
+#include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -29,8 +34,19 @@ class mapping_reloader {
 
  private:
   void run();
-  void reload(const std::string& reason);
-  std::filesystem::file_time_type modified() const;
+  // Never throws: whatever fails, the previous mapping keeps serving.
+  void reload(const std::string& reason) noexcept;
+  void refused(const std::string& reason, const std::string& detail) noexcept;
+  // What tells one version of the file from the next.
+  struct file_signature {
+    std::filesystem::file_time_type modified{};
+    std::uintmax_t size = 0;
+    bool operator==(const file_signature&) const = default;
+  };
+  file_signature signature() const;
+  // Waits (with `lock` on mutex_) until the file stops changing; false when
+  // the reloader is stopping meanwhile.
+  bool wait_until_settled(std::unique_lock<std::mutex>& lock, file_signature& seen);
 
   const config::settings& settings_;
   const std::string conninfo_;
@@ -41,7 +57,7 @@ class mapping_reloader {
   std::condition_variable wake_;
   std::string pending_reason_;
   bool stopping_ = false;
-  std::filesystem::file_time_type last_modified_;
+  file_signature last_seen_;
   std::thread thread_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "app/prepared_session.h"
 #include "db/conninfo.h"
 #include "db/pool.h"
 #include "db/schema.h"
@@ -69,6 +70,7 @@ db::pool_options pool_options_for(const config::settings& s, const std::string& 
   options.size = s.db_pool_size;
   options.wait = s.pool_wait;
   options.statement_timeout = s.statement_timeout;
+  options.max_replica_lag = s.max_replica_lag;
   if (metrics) options.job_done = [metrics](std::chrono::duration<double> took) { metrics->query_done(took); };
   return options;
 }
@@ -86,11 +88,8 @@ std::unique_ptr<pqxx::connection> connect(const config::settings& settings, cons
     throw;
   } catch (const std::exception& e) {
     // libpq's reason names host, port, user and what failed, never the password.
-    std::string reason = e.what();
-    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
-    for (auto& c : reason)
-      if (c == '\n') c = ' ';
-    throw startup_error("cannot connect to the database " + db::describe_target(conninfo) + ": " + reason);
+    throw startup_error("cannot connect to the database " + db::describe_target(conninfo) + ": " +
+                        db::one_line(e.what()));
   }
 }
 
@@ -105,10 +104,20 @@ std::shared_ptr<const api::compiled_mapping> load_mapping(const config::settings
 
   auto connection = connect(settings, conninfo);
   try {
-    db::schema_reader schema(*connection);
-    return api::compiled_mapping::compile(mapping::resolve(written, schema), settings.sync_overlap);
+    std::shared_ptr<const api::compiled_mapping> compiled;
+    {
+      db::schema_reader schema(*connection);
+      compiled = api::compiled_mapping::compile(mapping::resolve(written, schema), settings.sync_overlap);
+    }
+    // Every field can be right on its own and the statements still not run
+    // (an aggregate such as count(*) in a field): prepared as the server will
+    // run them, or the mapping is refused.
+    prepared_session proof(std::move(connection), settings, *compiled);
+    return compiled;
   } catch (const mapping::mapping_error& e) {
     throw startup_error(e.what());
+  } catch (const statement_error& e) {
+    throw startup_error(settings.mapping_file + ": " + e.what());
   } catch (const pqxx::failure& e) {
     throw startup_error(std::string("the database failed while checking the mapping: ") + e.what());
   }

@@ -9,9 +9,12 @@
 
 #include "api/customer_api.h"
 #include "api/records.h"
+#include "app/prepared_session.h"
 #include "app/startup.h"
 #include "db/pool.h"
+#include "db/conninfo.h"
 #include "db/schema.h"
+#include "db/server_health.h"
 
 namespace storygate::app {
 namespace {
@@ -27,40 +30,6 @@ db::pool_options options_for(const config::settings& s, const std::string& conni
   options.replicas.clear();  // the tools look at the primary
   return options;
 }
-
-// A session set up as a pooled one, with this mapping's statements prepared.
-// Through a transaction-pooling pgbouncer, the whole session is one
-// transaction: pgbouncer keeps it on one server connection, and what it
-// prepared and set is dropped at the end, never left to the next client.
-struct prepared_session {
-  std::unique_ptr<pqxx::connection> connection;
-  uint64_t generation = 0;
-  bool in_transaction = false;
-
-  prepared_session(const config::settings& s, const std::string& conninfo, const api::compiled_mapping& m)
-      : connection(connect(s, conninfo)), in_transaction(s.pgbouncer) {
-    if (in_transaction) {
-      pqxx::nontransaction begin(*connection);
-      begin.exec("BEGIN READ ONLY" + db::jit_off(*connection, "LOCAL "));
-    }
-    db::lease lease{*connection, generation};
-    api::prepare(lease, m);
-    // libpqxx prepares lazily; have PostgreSQL parse and plan every
-    // statement now, so a mistake shows here and EXPLAIN EXECUTE finds them.
-    for (const char* name : {"by_id", "count_since", "list_since", "list_after", "count_changed"})
-      connection->prepare_now(api::statement_name(name, m.generation));
-  }
-
-  ~prepared_session() {
-    if (!in_transaction) return;
-    try {
-      pqxx::nontransaction end(*connection);
-      end.exec("DEALLOCATE ALL; ROLLBACK");
-    } catch (const std::exception&) {
-      // The connection is closed next anyway.
-    }
-  }
-};
 
 // A page of the list through the API's own code path, as DailyStory gets it.
 api::reply ask(const config::settings& s, const std::string& conninfo,
@@ -125,6 +94,38 @@ std::string index_advice(const mapping::catalog& c) {
            "  a subquery cannot be indexed: keep a real column up to date with a trigger instead.\n";
   return "  CREATE INDEX ON " + c.relation_display + " (" + c.source.updated_at_column.value + ", " +
          c.source.id_column.value + ");\n";
+}
+
+// One line per database server storygate reads from (--database-url, then
+// each --replica-url): primary or standby, and a standby's replay lag, found
+// by the same check the server's pool runs. Returns the warnings printed.
+int report_servers(const config::settings& settings, const std::string& conninfo) {
+  std::vector<std::string> servers{conninfo};
+  for (const auto& replica : pool_options_for(settings, conninfo).replicas) servers.push_back(replica);
+  int warnings = 0;
+  for (const auto& server : servers) {
+    db::server_health h;
+    h.name = db::describe_target(server);
+    h.checked = true;
+    h.checked_at = std::chrono::steady_clock::now();
+    try {
+      auto session = connect(settings, server);
+      const auto found = db::probe_server(*session);
+      h.up = true;
+      h.in_recovery = found.in_recovery;
+      h.lag_seconds = found.lag_seconds;
+    } catch (const std::exception& e) {
+      h.problem = db::one_line(e.what());
+    }
+    const bool lagging = db::lags_too_far(h, settings.max_replica_lag, h.checked_at);
+    if (!h.up || lagging) ++warnings;
+    std::cout << (!h.up || lagging ? "warning: " : "") << "database " << h.name << ": " << db::describe_health(h)
+              << (lagging ? ", more than --max-replica-lag-seconds " + std::to_string(settings.max_replica_lag.count()) +
+                                ": storygate reads nothing from it until it catches up"
+                          : "")
+              << "\n";
+  }
+  return warnings;
 }
 
 }  // namespace
@@ -219,6 +220,8 @@ int run_check(const config::settings& settings) {
     warn("field '" + field + "': " + std::to_string(failure.first) + " of the first " + std::to_string(sample_rows) +
          " records have a value that does not convert (served as null or the default), e.g. id " +
          failure.second + "\n");
+
+  warnings += report_servers(settings, conninfo);
 
   std::cout << settings.mapping_file << ": OK (" << catalog.fields.size() << " fields from "
             << catalog.relation_display << ", " << warnings << " warning" << (warnings == 1 ? "" : "s") << ")\n";

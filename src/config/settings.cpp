@@ -120,6 +120,7 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
     ("default-limit", po::value<unsigned>()->default_value(defaults.default_limit), "page size when limit is absent")
     ("max-limit", po::value<unsigned>()->default_value(defaults.max_limit), "largest accepted limit")
     ("sync-overlap-seconds", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.sync_overlap.count())), "widen last_updated backwards by this much (late commits)")
+    ("max-replica-lag-seconds", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.max_replica_lag.count())), "read nothing from a standby lagging more than this; with replicas, widen list windows by it")
     ("sync-cursor-limit", po::value<unsigned>()->default_value(defaults.sync_cursor_limit), "paged syncs remembered for keyset continuation")
     ("sync-cursor-ttl-seconds", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.sync_cursor_ttl.count())), "how long an idle paged sync is remembered")
     ("db-pool-size", po::value<unsigned>()->default_value(defaults.db_pool_size), "database connections")
@@ -217,6 +218,7 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
   if (s.default_limit > s.max_limit)
     throw usage_error("--default-limit must not be larger than --max-limit");
   s.sync_overlap = std::chrono::seconds(vm["sync-overlap-seconds"].as<unsigned>());
+  s.max_replica_lag = std::chrono::seconds(vm["max-replica-lag-seconds"].as<unsigned>());
   s.sync_cursor_limit = vm["sync-cursor-limit"].as<unsigned>();
   s.sync_cursor_ttl = std::chrono::seconds(positive<unsigned>(vm, "sync-cursor-ttl-seconds"));
   s.db_pool_size = positive<unsigned>(vm, "db-pool-size");

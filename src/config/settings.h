@@ -62,6 +62,10 @@ struct settings {
   // last_updated is widened backwards by this much, so rows that a long
   // transaction stamped before a sync but committed after it are sent again.
   std::chrono::seconds sync_overlap{60};
+  // A standby lagging more than this is not read from; with replicas, every
+  // list window is widened by it too, so a change a lagging standby did not
+  // show one sync is sent by the next (db/pool.h lag_allowance()).
+  std::chrono::seconds max_replica_lag{30};
   unsigned sync_cursor_limit = 10000;   // walks remembered for keyset paging
   std::chrono::seconds sync_cursor_ttl{3600};  // a walk idle longer falls back to OFFSET
 

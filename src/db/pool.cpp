@@ -33,15 +33,20 @@ constexpr std::chrono::milliseconds stuck_grace{1000};
 // A worker that fell back to another server tries its own again this often.
 constexpr std::chrono::seconds rebalance_interval{10};
 
-// libpq's messages end in newlines and may span lines.
+// How long the constructor waits for every server's first health check.
+constexpr std::chrono::seconds first_check_wait{5};
+// A server whose health check has not answered for this long does not count
+// as ready (its check is stuck, or its thread cannot get to it).
+constexpr std::chrono::seconds stale_health{5};
+
+}  // namespace
+
 std::string one_line(std::string text) {
   for (auto& c : text)
     if (c == '\n' || c == '\r') c = ' ';
   while (!text.empty() && text.back() == ' ') text.pop_back();
   return text;
 }
-
-}  // namespace
 
 std::string_view describe(failure f) {
   switch (f) {
@@ -84,10 +89,36 @@ struct pool::target {
   clock::time_point retry_at{};
   std::chrono::milliseconds backoff = first_backoff;
   bool reachable = true;  // logged once per change, not once per request
+  server_health health;   // what the health check last found
+  bool lagging = false;   // logged once per change
 
-  bool available(clock::time_point now) {
+  // The health check's query in flight, for the watchdog and for drain().
+  std::mutex probe_guard;
+  bool probing = false;
+  clock::time_point probe_started{};
+  int probe_socket = -1;
+
+  bool available(clock::time_point now, std::chrono::seconds max_lag) {
     std::lock_guard lock(mutex);
-    return now >= retry_at;
+    return now >= retry_at && !lags_too_far(health, max_lag, now);
+  }
+  bool lags(clock::time_point now, std::chrono::seconds max_lag) {
+    std::lock_guard lock(mutex);
+    return lags_too_far(health, max_lag, now);
+  }
+  void checked(server_health found, std::chrono::seconds max_lag) {
+    std::lock_guard lock(mutex);
+    const bool was_up = health.up || !health.checked;
+    health = std::move(found);
+    if (was_up && !health.up)
+      log::warn("database health check failed", {{"database", name}, {"detail", health.problem}});
+    const bool now_lagging = lags_too_far(health, max_lag, health.checked_at);
+    if (now_lagging != lagging)
+      log::warn(now_lagging ? "standby lags too far behind; reading elsewhere until it catches up"
+                            : "standby caught up; reading from it again",
+                {{"database", name}, {"state", describe_health(health)},
+                 {"max_lag_seconds", static_cast<int64_t>(max_lag.count())}});
+    lagging = now_lagging;
   }
   void succeeded() {
     std::lock_guard lock(mutex);
@@ -135,8 +166,20 @@ pool::pool(pool_options options) : options_(std::move(options)) {
     slots_.push_back(std::make_unique<worker_slot>());
     slots_.back()->preferred = i % targets_.size();
   }
+  for (auto& t : targets_) t->health.name = t->name;
   for (auto& slot : slots_) threads_.emplace_back([this, s = slot.get()] { work_loop(*s); });
   threads_.emplace_back([this] { expire_loop(); });
+  for (auto& t : targets_) monitors_.emplace_back([this, t = t.get()] { monitor_loop(*t); });
+  // Readiness and the list windows need a first answer from each server;
+  // one that does not answer within this wait shows as not checked yet.
+  std::unique_lock lock(mutex_);
+  health_changed_.wait_for(lock, first_check_wait, [this] {
+    for (const auto& t : targets_) {
+      std::lock_guard health_lock(t->mutex);
+      if (!t->health.checked) return false;
+    }
+    return true;
+  });
 }
 
 pool::~pool() { drain(); }
@@ -163,6 +206,15 @@ void pool::drain() {
   }
   work_ready_.notify_all();
   queue_changed_.notify_all();
+  health_changed_.notify_all();
+  // A health check stuck on a frozen connection must not hold the stop.
+  for (auto& t : targets_) {
+    std::lock_guard lock(t->probe_guard);
+    if (t->probing && t->probe_socket >= 0) ::shutdown(t->probe_socket, SHUT_RDWR);
+  }
+  for (auto& t : monitors_)
+    if (t.joinable()) t.join();
+  monitors_.clear();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
@@ -179,7 +231,74 @@ pool::stats pool::snapshot() const {
   s.busy = busy_;
   s.waiting = static_cast<unsigned>(queue_.size());
   for (const auto& slot : slots_) s.connected += slot->connected.load();
+  s.servers = health();
   return s;
+}
+
+std::vector<server_health> pool::health() const {
+  std::vector<server_health> found;
+  for (const auto& t : targets_) {
+    std::lock_guard lock(t->mutex);
+    found.push_back(t->health);
+  }
+  return found;
+}
+
+std::optional<std::string> pool::not_ready_reason() const {
+  return db::not_ready_reason(health(), options_.max_replica_lag, stale_health, clock::now());
+}
+
+std::chrono::seconds pool::lag_allowance() const {
+  return !options_.replicas.empty() || seen_standby_ ? options_.max_replica_lag : std::chrono::seconds(0);
+}
+
+void pool::monitor_loop(target& t) {
+  std::unique_ptr<pqxx::connection> connection;
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    check_health(t, connection);
+    health_changed_.notify_all();
+    lock.lock();
+    health_changed_.wait_for(lock, options_.health_interval, [this] { return stopping_; });
+  }
+}
+
+// One check on the monitor's own connection, opened again when it broke.
+// It is named apart (storygate-health), so the DBA can tell it from the API's.
+void pool::check_health(target& t, std::unique_ptr<pqxx::connection>& connection) {
+  server_health found;
+  found.name = t.name;
+  found.checked = true;
+  try {
+    if (!connection || !connection->is_open())
+      connection = std::make_unique<pqxx::connection>(t.conninfo + " application_name=storygate-health");
+    {
+      std::lock_guard lock(t.probe_guard);
+      {
+        std::lock_guard stop_lock(mutex_);  // drain() cuts only the probes it can see
+        if (stopping_) return;
+      }
+      t.probing = true;
+      t.probe_started = clock::now();
+      t.probe_socket = connection->sock();
+    }
+    const auto probed = probe_server(*connection);
+    found.up = true;
+    found.in_recovery = probed.in_recovery;
+    found.lag_seconds = probed.lag_seconds;
+    if (probed.in_recovery) seen_standby_ = true;
+  } catch (const std::exception& e) {
+    connection.reset();
+    found.problem = one_line(e.what());
+  }
+  {
+    std::lock_guard lock(t.probe_guard);
+    t.probing = false;
+    t.probe_socket = -1;
+  }
+  found.checked_at = clock::now();
+  t.checked(std::move(found), options_.max_replica_lag);
 }
 
 void pool::work_loop(worker_slot& slot) {
@@ -229,6 +348,12 @@ void pool::expire_loop() {
 void pool::cut_off_stuck_jobs() {
   const auto limit = options_.statement_timeout + stuck_grace;
   const auto now = clock::now();
+  for (auto& t : targets_) {
+    std::lock_guard lock(t->probe_guard);
+    if (!t->probing || t->probe_socket < 0 || now - t->probe_started < limit) continue;
+    ::shutdown(t->probe_socket, SHUT_RDWR);
+    t->probe_socket = -1;
+  }
   for (auto& slot : slots_) {
     std::lock_guard lock(slot->guard);
     if (!slot->running || slot->cut_off || now - slot->job_started < limit || slot->socket < 0) continue;
@@ -263,9 +388,12 @@ bool pool::connect(worker_slot& slot, std::size_t index) {
 // server or, failing that, any other available one.
 bool pool::ensure_connected(worker_slot& slot) {
   const auto now = clock::now();
+  const auto max_lag = options_.max_replica_lag;
+  // A standby that fell too far behind is left, as a failed server is.
+  if (slot.connection && targets_[slot.target]->lags(now, max_lag)) slot.connection.reset();
   if (slot.connection && slot.connection->is_open()) {
     const bool due = slot.target != slot.preferred && now - slot.connected_at >= rebalance_interval &&
-                     targets_[slot.preferred]->available(now);
+                     targets_[slot.preferred]->available(now, max_lag);
     if (due) {
       auto fallback = std::move(slot.connection);
       const auto fallback_target = slot.target;
@@ -284,7 +412,7 @@ bool pool::ensure_connected(worker_slot& slot) {
   slot.connected = false;
   for (std::size_t k = 0; k < targets_.size(); ++k) {
     const std::size_t index = (slot.preferred + k) % targets_.size();
-    if (targets_[index]->available(now) && connect(slot, index)) return true;
+    if (targets_[index]->available(now, max_lag) && connect(slot, index)) return true;
   }
   return false;
 }

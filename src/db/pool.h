@@ -7,7 +7,15 @@
 // is pushed. A broken connection is dropped and reopened with capped backoff;
 // libpqxx's exceptions stop here and become a `failure`.
 //
+// Each server also has a health check of its own: a thread with one
+// connection (application_name storygate-health) that asks, about once a
+// second, whether the server answers, whether it is a standby and how far its
+// replay lags (db/server_health.h). Readiness and /metrics read what it last
+// found, so they never take a connection from the API. A standby that lags
+// more than `max_replica_lag` gets no work until it catches up.
+//
 // Thread-safe.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -15,12 +23,15 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include <pqxx/connection>
+
+#include "db/server_health.h"
 
 namespace storygate::db {
 
@@ -32,6 +43,10 @@ enum class failure {
 };
 
 std::string_view describe(failure f);
+
+// libpq's messages end in newlines and may span lines: one line for a log
+// field or an error message.
+std::string one_line(std::string text);
 
 // A connection leased to one job, with the job layer's note of what it has
 // prepared on it (0 when nothing: a fresh connection).
@@ -51,6 +66,11 @@ struct pool_options {
   unsigned size = 4;
   std::chrono::milliseconds wait{2000};
   std::chrono::milliseconds statement_timeout{10000};
+  // A standby whose replay lags more than this (or cannot say) is left out
+  // until it catches up; list windows are widened by it (lag_allowance()).
+  std::chrono::seconds max_replica_lag{30};
+  // How often each server's health is checked.
+  std::chrono::milliseconds health_interval{1000};
   // Told how long each job held its connection (for metrics); may be empty.
   std::function<void(std::chrono::duration<double>)> job_done;
 };
@@ -75,7 +95,9 @@ class pool {
   using job = std::function<void(lease&)>;
   using on_failure = std::function<void(failure)>;
 
-  // Starts the workers; connections open on first use.
+  // Starts the workers (their connections open on first use) and the health
+  // checks, and returns once every server has been checked once (or after a
+  // few seconds, when one does not answer).
   explicit pool(pool_options options);
   // Finishes the queued jobs, then closes every connection.
   ~pool();
@@ -95,8 +117,22 @@ class pool {
     unsigned busy = 0;       // workers running a job
     unsigned waiting = 0;    // jobs queued
     unsigned connected = 0;  // open connections
+    std::vector<server_health> servers;  // the primary (--database-url) first
   };
   stats snapshot() const;
+
+  // What the health checks last found, the primary (--database-url) first.
+  std::vector<server_health> health() const;
+  // nullopt when some server answered its last check recently and does not
+  // lag too far; otherwise why not (names servers: for logs and `check`,
+  // not for unauthenticated callers).
+  std::optional<std::string> not_ready_reason() const;
+  // How far back every list window must reach besides the overlap: a sync
+  // served by a standby sees only what it had replayed, up to
+  // max_replica_lag behind. 0 when every server is a primary (no replica
+  // configured and none found in recovery). Constant for the pool's life
+  // once the first checks are done, so pages of one walk agree.
+  std::chrono::seconds lag_allowance() const;
 
  private:
   struct pending {
@@ -108,6 +144,8 @@ class pool {
   struct target;
 
   void work_loop(worker_slot& slot);
+  void monitor_loop(target& t);
+  void check_health(target& t, std::unique_ptr<pqxx::connection>& connection);
   void expire_loop();
   void cut_off_stuck_jobs();
   void run(pending& p, worker_slot& slot);
@@ -124,6 +162,9 @@ class pool {
   std::vector<std::unique_ptr<target>> targets_;
   std::vector<std::unique_ptr<worker_slot>> slots_;
   std::vector<std::thread> threads_;
+  std::condition_variable health_changed_;
+  std::atomic<bool> seen_standby_{false};
+  std::vector<std::thread> monitors_;
 };
 
 }  // namespace storygate::db

@@ -6,13 +6,13 @@ namespace storygate::db {
 namespace {
 
 // PostgreSQL's message without the "LINE 1: <our SQL>" context that follows it.
+}  // namespace
+
 std::string first_line(const std::string& message) {
   std::string line = message.substr(0, message.find('\n'));
   if (line.rfind("ERROR:", 0) == 0) line = line.substr(line.find_first_not_of(' ', 6));
   return line;
 }
-
-}  // namespace
 
 const column_info* relation_info::find_column(const std::string& name) const {
   for (const auto& column : columns)

@@ -42,6 +42,10 @@ class schema_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// PostgreSQL's error message reduced to its first line without "ERROR:":
+// the reason, without the echo of our SQL (LINE 1: ...) that follows.
+std::string first_line(const std::string& message);
+
 class schema_reader {
  public:
   explicit schema_reader(pqxx::connection_base& connection) : connection_(connection) {}

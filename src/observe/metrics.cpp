@@ -6,6 +6,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <limits>
 #include <sstream>
 
 namespace storygate::observe {
@@ -79,6 +80,15 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
     sync_pages_->Add({{"continuation", continuation_label(how)}});
   pool_ = &BuildGauge().Name("storygate_db_pool").Help("Database pool: size, busy, waiting, connected")
                .Register(*registry_);
+  // Labelled by server (host:port/db as user): one per --database-url and
+  // --replica-url, so the label set is as small as the configuration.
+  server_up_ = &BuildGauge().Name("storygate_db_server_up")
+                    .Help("1 when the server answered its last health check").Register(*registry_);
+  server_standby_ = &BuildGauge().Name("storygate_db_server_standby")
+                         .Help("1 when the server is a standby in recovery").Register(*registry_);
+  replica_lag_ = &BuildGauge().Name("storygate_replica_lag_seconds")
+                      .Help("Replay lag found by the last health check (0 on a primary; NaN when unknown)")
+                      .Register(*registry_);
 }
 
 metrics::~metrics() = default;
@@ -138,6 +148,13 @@ std::string metrics::render(const db::pool::stats& pool) {
   pool_->Add({{"state", "busy"}}).Set(pool.busy);
   pool_->Add({{"state", "waiting"}}).Set(pool.waiting);
   pool_->Add({{"state", "connected"}}).Set(pool.connected);
+  for (const auto& server : pool.servers) {
+    const prometheus::Labels label{{"server", server.name}};
+    server_up_->Add(label).Set(server.up ? 1 : 0);
+    server_standby_->Add(label).Set(server.in_recovery ? 1 : 0);
+    replica_lag_->Add(label).Set(server.up && server.lag_seconds ? *server.lag_seconds
+                                                                 : std::numeric_limits<double>::quiet_NaN());
+  }
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, registry_->Collect());
   return out.str();

@@ -65,6 +65,9 @@ class metrics {
   prometheus::Counter* sync_duplicates_;
   prometheus::Counter* auth_failures_;
   prometheus::Family<prometheus::Gauge>* pool_;
+  prometheus::Family<prometheus::Gauge>* server_up_;
+  prometheus::Family<prometheus::Gauge>* server_standby_;
+  prometheus::Family<prometheus::Gauge>* replica_lag_;
 
   std::mutex children_mutex_;
   std::unordered_map<std::string, std::pair<prometheus::Counter*, prometheus::Histogram*>> request_children_;

@@ -48,12 +48,6 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// The port of a postgresql://user@host:port/db URL.
-unsigned short port_of(const std::string& url) {
-  const auto at = url.find('@');
-  const auto colon = url.find(':', at);
-  return static_cast<unsigned short>(std::stoi(url.substr(colon + 1)));
-}
 
 // Which server answered: the replica is in recovery, the primary is not.
 const std::string server_fields =
@@ -107,12 +101,6 @@ std::optional<std::string> try_query(const std::string& url, const std::string& 
   }
 }
 
-std::string query(const std::string& url, const std::string& sql) {
-  pqxx::connection c(url);
-  pqxx::nontransaction tx(c);
-  const auto r = tx.exec(sql);
-  return r.empty() || r[0][0].is_null() ? std::string() : std::string(r[0][0].c_str());
-}
 
 // storygate's sessions (application_name 'storygate') in `dbname` on the
 // server at `admin_url`; -1 when it cannot be asked.

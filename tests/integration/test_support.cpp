@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include <sys/stat.h>
 
@@ -118,6 +119,24 @@ std::string describe(const timed_response& r) {
   if (r.status) out << r.status << " after " << static_cast<long>(r.ms()) << " ms: " << r.body().substr(0, 300);
   else out << "no response after " << static_cast<long>(r.ms()) << " ms (" << r.error << ")";
   return out.str();
+}
+
+unsigned short port_of(const std::string& url) {
+  const auto at = url.find('@');
+  const auto colon = url.find(':', at);
+  return static_cast<unsigned short>(std::stoi(url.substr(colon + 1)));
+}
+
+std::string slow_field(int seconds) {
+  return "  slow: { expression: \"(SELECT 1 FROM pg_sleep(CASE WHEN customer.cust_no = 1001 THEN " +
+         std::to_string(seconds) + " ELSE 0 END))\", type: integer }\n";
+}
+
+std::string query(const std::string& url, const std::string& sql) {
+  pqxx::connection c(url);
+  pqxx::nontransaction tx(c);
+  const auto r = tx.exec(sql);
+  return r.empty() || r[0][0].is_null() ? std::string() : std::string(r[0][0].c_str());
 }
 
 }  // namespace storygate::testing

@@ -37,6 +37,16 @@ struct test_certificate {
   std::string cert, key;
   test_certificate();
 };
+// The port of a postgresql://user@host:port/db URL.
+unsigned short port_of(const std::string& url);
+
+// An expression field that sleeps `seconds` for customer 1001 only (the
+// others answer at once): a request that holds a pooled connection.
+std::string slow_field(int seconds);
+
+// First column of the first row ("" for NULL), on a connection of its own
+// to `url`; throws what libpqxx throws.
+std::string query(const std::string& url, const std::string& sql);
 
 // One GET on a fresh connection, with a deadline of our own: a request that
 // storygate never answers shows up as status 0 with an error, not as a hung
