@@ -93,6 +93,7 @@ class LiveMetrics : public ::testing::Test {
     ASSERT_EQ(http_get(srv.port(), "/api/v1/customers?limit=20", bearer()).status, 200u);
     const auto res = http_get(srv.port(), "/metrics");
     ASSERT_EQ(res.status, 200u) << res.body;
+    exposition_ = res.body;
     exported_ = exported_names(res.body);
   }
   static void TearDownTestSuite() { db_.reset(); }
@@ -104,6 +105,7 @@ class LiveMetrics : public ::testing::Test {
   }
 
   static inline std::unique_ptr<scratch_database> db_;
+  static inline std::string exposition_;
   static inline std::set<std::string> exported_;
 };
 
@@ -154,6 +156,23 @@ TEST(GrafanaDashboard, EveryExpressionParses) {
              std::regex_replace(exprs[i], std::regex("'"), "''") + "'\n";
   const auto r = promtool({"check", "rules", write_temp_file("dashboard-rules.yml", rules)});
   EXPECT_EQ(r.exit_code, 0) << r.output << "\n" << rules;
+}
+
+// The series the alerts watch move where the events happen: the readiness
+// check, the one-page walk (followed to its end), its first page, the bad date.
+TEST_F(LiveMetrics, AlertedEventsAreCountedWhereTheyHappen) {
+  for (const char* line : {R"(storygate_readiness_checks_total{result="ok"} 1)",
+                           R"(storygate_syncs_total{completed="true"} 1)",
+                           R"(storygate_sync_pages_total{continuation="first"} 1)",
+                           R"(storygate_sync_pages_total{continuation="offset"} 0)",
+                           "storygate_sync_duration_seconds_count 1"})
+    EXPECT_NE(exposition_.find(std::string("\n") + line + "\n"), std::string::npos) << line << "\n" << exposition_;
+  // C0000002's bad birth date, once by id and once in the list.
+  EXPECT_NE(exposition_.find("\n" R"(storygate_coercion_warnings_total{field="birth_date"} 2)" "\n"), std::string::npos)
+      << exposition_;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(exposition_, m, std::regex("\nstorygate_sync_last_completed_timestamp_seconds (\\S+)\n")));
+  EXPECT_GT(std::stod(m[1]), 1.7e9) << "a completed walk sets the time of day";
 }
 
 TEST_F(LiveMetrics, AlertRulesNameOnlyExportedMetrics) {
