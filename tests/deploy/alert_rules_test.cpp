@@ -4,6 +4,7 @@
 // rule or panel naming a metric storygate does not export would stay silent
 // or empty for ever.
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 #include <rapidjson/document.h>
 #include <yaml-cpp/yaml.h>
 
@@ -173,6 +174,28 @@ TEST_F(LiveMetrics, AlertedEventsAreCountedWhereTheyHappen) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(exposition_, m, std::regex("\nstorygate_sync_last_completed_timestamp_seconds (\\S+)\n")));
   EXPECT_GT(std::stod(m[1]), 1.7e9) << "a completed walk sets the time of day";
+}
+
+// A failing /readyz is counted as well (StorygateNotReady): the database
+// stops taking connections and the pooled ones are cut.
+TEST(Readiness, FailedCheckIsCounted) {
+  scratch_database db(read_file(source_path("tests/integration/fixtures/flags-and-text-dates.sql")));
+  server srv({"serve", "--mapping", source_path("mappings/flags-and-text-dates.yaml"), "--metrics-access", "loopback"},
+             {{"STORYGATE_DATABASE_URL", db.url_as("storygate_test_reader")}, {"STORYGATE_BEARER_TOKENS", test_token}});
+  ASSERT_EQ(http_get(srv.port(), "/readyz").status, 200u);
+  {
+    pqxx::connection admin(admin_url());
+    pqxx::nontransaction tx(admin);
+    tx.exec("ALTER DATABASE " + db.name() + " ALLOW_CONNECTIONS false");
+    tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " + tx.quote(db.name()));
+  }
+  const auto res = http_get(srv.port(), "/readyz");
+  EXPECT_GE(res.status, 500u) << res.body;
+  const auto metrics = http_get(srv.port(), "/metrics").body;
+  EXPECT_NE(metrics.find("\n" R"(storygate_readiness_checks_total{result="failed"} 1)" "\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("\n" R"(storygate_readiness_checks_total{result="ok"} 1)" "\n"), std::string::npos)
+      << metrics;
 }
 
 TEST_F(LiveMetrics, AlertRulesNameOnlyExportedMetrics) {
