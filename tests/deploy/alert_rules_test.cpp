@@ -4,6 +4,7 @@
 // rule or panel naming a metric storygate does not export would stay silent
 // or empty for ever.
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 #include <rapidjson/document.h>
 #include <yaml-cpp/yaml.h>
 
@@ -93,6 +94,7 @@ class LiveMetrics : public ::testing::Test {
     ASSERT_EQ(http_get(srv.port(), "/api/v1/customers?limit=20", bearer()).status, 200u);
     const auto res = http_get(srv.port(), "/metrics");
     ASSERT_EQ(res.status, 200u) << res.body;
+    exposition_ = res.body;
     exported_ = exported_names(res.body);
   }
   static void TearDownTestSuite() { db_.reset(); }
@@ -104,6 +106,7 @@ class LiveMetrics : public ::testing::Test {
   }
 
   static inline std::unique_ptr<scratch_database> db_;
+  static inline std::string exposition_;
   static inline std::set<std::string> exported_;
 };
 
@@ -154,6 +157,45 @@ TEST(GrafanaDashboard, EveryExpressionParses) {
              std::regex_replace(exprs[i], std::regex("'"), "''") + "'\n";
   const auto r = promtool({"check", "rules", write_temp_file("dashboard-rules.yml", rules)});
   EXPECT_EQ(r.exit_code, 0) << r.output << "\n" << rules;
+}
+
+// The series the alerts watch move where the events happen: the readiness
+// check, the one-page walk (followed to its end), its first page, the bad date.
+TEST_F(LiveMetrics, AlertedEventsAreCountedWhereTheyHappen) {
+  for (const char* line : {R"(storygate_readiness_checks_total{result="ok"} 1)",
+                           R"(storygate_syncs_total{completed="true"} 1)",
+                           R"(storygate_sync_pages_total{continuation="first"} 1)",
+                           R"(storygate_sync_pages_total{continuation="offset"} 0)",
+                           "storygate_sync_duration_seconds_count 1"})
+    EXPECT_NE(exposition_.find(std::string("\n") + line + "\n"), std::string::npos) << line << "\n" << exposition_;
+  // C0000002's bad birth date, once by id and once in the list.
+  EXPECT_NE(exposition_.find("\n" R"(storygate_coercion_warnings_total{field="birth_date"} 2)" "\n"), std::string::npos)
+      << exposition_;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(exposition_, m, std::regex("\nstorygate_sync_last_completed_timestamp_seconds (\\S+)\n")));
+  EXPECT_GT(std::stod(m[1]), 1.7e9) << "a completed walk sets the time of day";
+}
+
+// A failing /readyz is counted as well (StorygateNotReady): the database
+// stops taking connections and the pooled ones are cut.
+TEST(Readiness, FailedCheckIsCounted) {
+  scratch_database db(read_file(source_path("tests/integration/fixtures/flags-and-text-dates.sql")));
+  server srv({"serve", "--mapping", source_path("mappings/flags-and-text-dates.yaml"), "--metrics-access", "loopback"},
+             {{"STORYGATE_DATABASE_URL", db.url_as("storygate_test_reader")}, {"STORYGATE_BEARER_TOKENS", test_token}});
+  ASSERT_EQ(http_get(srv.port(), "/readyz").status, 200u);
+  {
+    pqxx::connection admin(admin_url());
+    pqxx::nontransaction tx(admin);
+    tx.exec("ALTER DATABASE " + db.name() + " ALLOW_CONNECTIONS false");
+    tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " + tx.quote(db.name()));
+  }
+  const auto res = http_get(srv.port(), "/readyz");
+  EXPECT_GE(res.status, 500u) << res.body;
+  const auto metrics = http_get(srv.port(), "/metrics").body;
+  EXPECT_NE(metrics.find("\n" R"(storygate_readiness_checks_total{result="failed"} 1)" "\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("\n" R"(storygate_readiness_checks_total{result="ok"} 1)" "\n"), std::string::npos)
+      << metrics;
 }
 
 TEST_F(LiveMetrics, AlertRulesNameOnlyExportedMetrics) {
