@@ -26,6 +26,8 @@ packages=(
     zlib1g-dev                             # gzip
     postgresql-15 postgresql-client-15     # real server for tests and the demo
     pgbouncer                              # tests of --pgbouncer
+    libhiredis-dev                         # Redis client: the shared cursor store (--cursor-store)
+    redis-server haproxy                   # tests: a real store and a round-robin balancer before replicas
     tzdata                                 # time zones (America/Chicago ...)
     curl ca-certificates                   # demo and integration checks
 )

@@ -32,6 +32,11 @@ class metrics {
   void mapping_reloaded(bool ok);
   void coercion_warning(std::string_view field);
   void sync_page(bool resumed_by_keyset);
+  // A page whose walk was continued from the shared cursor store.
+  void sync_page_from_store();
+  // One cursor store operation ("load", "save") and how it ended ("ok",
+  // "timeout", "unavailable", "error"), timed from the call to the answer.
+  void cursor_store_done(std::string_view op, std::string_view outcome, std::chrono::duration<double> took);
   void sync_finished(bool followed_to_end, std::size_t records, std::size_t duplicates);
   void auth_failure();
 
@@ -50,6 +55,9 @@ class metrics {
   prometheus::Counter* sync_records_;
   prometheus::Counter* sync_duplicates_;
   prometheus::Counter* auth_failures_;
+  prometheus::Counter* sync_pages_from_store_;
+  prometheus::Family<prometheus::Histogram>* cursor_store_seconds_;
+  prometheus::Family<prometheus::Counter>* cursor_store_errors_;
   prometheus::Family<prometheus::Gauge>* pool_;
 
   std::mutex children_mutex_;

@@ -226,8 +226,6 @@ std::string pg_cluster::server_log() const {
 
 pgbouncer::pgbouncer(const pgbouncer_options& options, unsigned short port) : port_(port) {
   const std::string binary = "/usr/sbin/pgbouncer";
-  if (access(binary.c_str(), X_OK) != 0)
-    throw std::runtime_error(binary + " not found: install the Debian package pgbouncer (scripts/install-deps.sh)");
   dir_ = make_temp_dir("scale-pgbouncer");
   std::ostringstream ini;
   ini << "[databases]\n";
@@ -258,11 +256,37 @@ pgbouncer::pgbouncer(const pgbouncer_options& options, unsigned short port) : po
   }
   give_to_postgres(dir_);
 
-  const identity who = postgres_identity(true);
-  const std::string log_path = dir_ + "/pgbouncer.log";
+  try {
+    process_ = std::make_unique<child_server>(std::vector<std::string>{binary, dir_ + "/pgbouncer.ini"},
+                                              dir_ + "/pgbouncer.log", port_, true);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("pgbouncer: ") + e.what() + "\nconfiguration:\n" + config_);
+  }
+}
+
+pgbouncer::~pgbouncer() {
+  process_.reset();  // SIGTERM: pgbouncer's immediate shutdown
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string pgbouncer::log() const {
+  std::ifstream in(dir_ + "/pgbouncer.log");
+  std::stringstream text;
+  text << in.rdbuf();
+  return tail(text.str());
+}
+
+// --- child servers: redis-server, haproxy ---------------------------------------
+
+child_server::child_server(const std::vector<std::string>& argv, const std::string& log_path, unsigned short port,
+                           bool as_postgres)
+    : log_path_(log_path) {
+  if (access(argv[0].c_str(), X_OK) != 0)
+    throw std::runtime_error(argv[0] + " not found: install it with scripts/install-deps.sh");
+  const identity who = postgres_identity(as_postgres);
   const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::runtime_error("cannot open " + log_path);
-  const std::vector<std::string> argv{binary, dir_ + "/pgbouncer.ini"};
   const auto args = exec_args(argv);
   pid_ = fork();
   if (pid_ < 0) {
@@ -271,48 +295,38 @@ pgbouncer::pgbouncer(const pgbouncer_options& options, unsigned short port) : po
   }
   if (pid_ == 0) exec_child(args.data(), log_fd, who);
   close(log_fd);
-
-  // Ready when it accepts TCP connections (no PostgreSQL session is opened).
   const auto deadline = clock_type::now() + std::chrono::seconds(10);
   for (;;) {
     if (!running()) {
-      const std::string text = log();
       stop();
-      throw std::runtime_error("pgbouncer exited at start-up:\n" + text + "\nconfiguration:\n" + config_);
+      throw std::runtime_error(argv[0] + " exited at start-up:\n" + read_file(log_path));
     }
-    if (!port_is_free(port_)) {
+    if (!port_is_free(port)) {
       try {
-        raw_connection probe(port_);
-        break;
+        raw_connection probe(port);
+        return;
       } catch (const std::exception&) {
       }
     }
     if (clock_type::now() > deadline) {
-      const std::string text = log();
       stop();
-      throw std::runtime_error("pgbouncer did not listen on 127.0.0.1:" + std::to_string(port_) + " within 10 s:\n" + text);
+      throw std::runtime_error(argv[0] + " did not listen on 127.0.0.1:" + std::to_string(port) + " within 10 s:\n" +
+                               read_file(log_path));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
-pgbouncer::~pgbouncer() {
-  stop();
-  std::error_code ignored;
-  std::filesystem::remove_all(dir_, ignored);
-}
-
-bool pgbouncer::running() const {
+bool child_server::running() const {
   if (pid_ <= 0) return false;
-  // Not reaped here (stop() does): WNOWAIT leaves the zombie for it.
   siginfo_t info{};
   if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return false;
   return info.si_pid == 0;
 }
 
-void pgbouncer::stop() {
+void child_server::stop(int signal) {
   if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);  // pgbouncer: immediate shutdown
+  kill(pid_, signal);
   int status = 0;
   const auto deadline = clock_type::now() + std::chrono::seconds(5);
   while (waitpid(pid_, &status, WNOHANG) == 0) {
@@ -326,11 +340,55 @@ void pgbouncer::stop() {
   pid_ = -1;
 }
 
-std::string pgbouncer::log() const {
-  std::ifstream in(dir_ + "/pgbouncer.log");
-  std::stringstream text;
-  text << in.rdbuf();
-  return tail(text.str());
+redis_server::redis_server(unsigned short port, const std::string& password) : port_(port) {
+  dir_ = make_temp_dir("scale-redis");
+  std::ostringstream conf;
+  conf << "bind 127.0.0.1\nport " << port << "\ndir " << dir_ << "\n"
+       << "save \"\"\nappendonly no\ndaemonize no\nprotected-mode yes\n";
+  if (!password.empty()) conf << "requirepass " << password << "\n";
+  std::ofstream(dir_ + "/redis.conf") << conf.str();
+  start();
 }
+
+redis_server::~redis_server() {
+  process_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+void redis_server::start() {
+  process_ = std::make_unique<child_server>(std::vector<std::string>{"/usr/bin/redis-server", dir_ + "/redis.conf"},
+                                            dir_ + "/redis.log", port_);
+}
+
+void redis_server::stop() { process_.reset(); }
+
+std::string redis_server::log() const { return tail(read_file(dir_ + "/redis.log")); }
+
+haproxy::haproxy(const std::vector<unsigned short>& backend_ports, unsigned short port) : port_(port) {
+  dir_ = make_temp_dir("scale-haproxy");
+  std::ostringstream cfg;
+  cfg << "global\n  pidfile " << dir_ << "/haproxy.pid\n  log stdout format raw local0\n\n"
+      << "defaults\n  mode http\n  log global\n  option httplog\n"
+      << "  timeout connect 1s\n  timeout client 30s\n  timeout server 30s\n"
+      // A replica that refuses the connection (killed, restarting) costs a
+      // retry on the next one, not an error: as a Service with readiness does.
+      << "  retries 3\n  option redispatch 1\n  retry-on conn-failure empty-response\n\n"
+      << "frontend api\n  bind 127.0.0.1:" << port << "\n  default_backend storygate\n\n"
+      << "backend storygate\n  balance roundrobin\n";
+  for (std::size_t i = 0; i < backend_ports.size(); ++i)
+    cfg << "  server replica" << i << " 127.0.0.1:" << backend_ports[i] << " check inter 200ms fall 1 rise 1\n";
+  std::ofstream(dir_ + "/haproxy.cfg") << cfg.str();
+  process_ = std::make_unique<child_server>(
+      std::vector<std::string>{"/usr/sbin/haproxy", "-db", "-f", dir_ + "/haproxy.cfg"}, dir_ + "/haproxy.log", port_);
+}
+
+haproxy::~haproxy() {
+  process_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string haproxy::log() const { return tail(read_file(dir_ + "/haproxy.log")); }
 
 }  // namespace storygate::testing

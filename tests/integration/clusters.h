@@ -58,6 +58,27 @@ class pg_cluster {
   std::string log_;
 };
 
+// A server binary run in the foreground as a child process, its output in
+// `log_path`; the constructor returns once it accepts TCP connections on
+// 127.0.0.1:port. Stopped (`signal`, then SIGKILL after 5 s) at destruction.
+class child_server {
+ public:
+  child_server(const std::vector<std::string>& argv, const std::string& log_path, unsigned short port,
+               bool as_postgres = false);
+  ~child_server() { stop(); }
+  child_server(const child_server&) = delete;
+  child_server& operator=(const child_server&) = delete;
+
+  int pid() const { return pid_; }
+  bool running() const;
+  // Sends `signal`, waits for the exit (SIGKILL after 5 s); no-op when stopped.
+  void stop(int signal = 15);
+
+ private:
+  std::string log_path_;
+  int pid_ = -1;
+};
+
 struct pgbouncer_options {
   unsigned short server_port = 0;      // the PostgreSQL behind it (127.0.0.1)
   std::vector<std::string> databases;  // served under the same names
@@ -77,19 +98,60 @@ class pgbouncer {
   pgbouncer& operator=(const pgbouncer&) = delete;
 
   unsigned short port() const { return port_; }
-  int pid() const { return pid_; }
-  bool running() const;
+  int pid() const { return process_ ? process_->pid() : -1; }
+  bool running() const { return process_ && process_->running(); }
   std::string url(const std::string& user, const std::string& dbname) const { return pg_url(port_, user, dbname); }
   std::string admin_url() const { return pg_url(port_, "postgres", "pgbouncer"); }  // the admin console
   std::string log() const;
   const std::string& config() const { return config_; }
 
  private:
-  void stop();
   std::string dir_;
   std::string config_;
   unsigned short port_;
-  int pid_ = -1;
+  std::unique_ptr<child_server> process_;
+};
+
+// redis-server on 127.0.0.1:port, with no persistence, its files in a
+// folder of its own (deleted at destruction). `password`: requirepass.
+// stop() and start() again keep the port: a store that goes away and comes back.
+class redis_server {
+ public:
+  explicit redis_server(unsigned short port, const std::string& password = "");
+  ~redis_server();
+  redis_server(const redis_server&) = delete;
+  redis_server& operator=(const redis_server&) = delete;
+
+  void start();
+  void stop();
+  unsigned short port() const { return port_; }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  std::string log() const;
+
+ private:
+  std::string dir_;
+  unsigned short port_;
+  std::unique_ptr<child_server> process_;
+};
+
+// HAProxy (Debian's haproxy) in front of storygate replicas on 127.0.0.1,
+// `balance roundrobin` with no affinity, retrying a refused connection on the
+// next replica (what a Kubernetes Service does while a pod is replaced).
+// Configuration, pid file and log in a folder of its own.
+class haproxy {
+ public:
+  haproxy(const std::vector<unsigned short>& backend_ports, unsigned short port);
+  ~haproxy();
+  haproxy(const haproxy&) = delete;
+  haproxy& operator=(const haproxy&) = delete;
+
+  unsigned short port() const { return port_; }
+  std::string log() const;
+
+ private:
+  std::string dir_;
+  unsigned short port_;
+  std::unique_ptr<child_server> process_;
 };
 
 }  // namespace storygate::testing
