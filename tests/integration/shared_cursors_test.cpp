@@ -57,15 +57,24 @@ class SharedCursorsTest : public ::testing::Test {
                                   "--port", std::to_string(ports_[i]), "--metrics-access", "loopback"};
     if (with_store_) {
       // Generous for a loaded CI machine under sanitizers; the default is 10 ms.
-      args.insert(args.end(), {"--cursor-store", redis_->url(), "--cursor-store-timeout-ms", "250"});
+      args.insert(args.end(), {"--cursor-store", store_url_, "--cursor-store-timeout-ms", "250"});
+      if (!password_file_.empty()) args.insert(args.end(), {"--cursor-store-password-file", password_file_});
     }
     return std::make_unique<server>(with_overrides("STORYGATE_SCALEOUT_OVERRIDES", args),
                                     std::map<std::string, std::string>{{"STORYGATE_DATABASE_URL", db_->url()},
                                                                        {"STORYGATE_BEARER_TOKENS", test_token}});
   }
 
+  // A Redis that wants a password, replacing the open one.
+  void require_password(const std::string& password) {
+    const auto port = redis_->port();
+    redis_.reset();
+    redis_ = std::make_unique<redis_server>(port, password);
+  }
+
   void start_all(bool with_store) {
     with_store_ = with_store;
+    if (store_url_.empty()) store_url_ = redis_->url();
     for (std::size_t i = 0; i < ports_.size(); ++i) replicas_.push_back(start_replica(i));
     balancer_ = std::make_unique<haproxy>(ports_, free_port(26540, 10));
   }
@@ -102,7 +111,7 @@ class SharedCursorsTest : public ::testing::Test {
       for (const auto& r : doc["records"].GetArray()) ids.push_back(r["id"].GetInt());
       result.delivered.insert(ids.begin(), ids.end());
       if (start + page_size >= doc["count"].GetInt()) break;
-      churn(number, ids);
+      if (churning_) churn(number, ids);
       between(number);
     }
     return result;
@@ -142,6 +151,9 @@ class SharedCursorsTest : public ::testing::Test {
   }
 
   bool with_store_ = true;
+  bool churning_ = true;       // walk() changes the table between pages
+  std::string store_url_;      // default: redis_->url()
+  std::string password_file_;  // --cursor-store-password-file
   std::unique_ptr<scratch_database> db_;
   std::unique_ptr<redis_server> redis_;
   std::vector<unsigned short> ports_;
@@ -158,6 +170,8 @@ TEST_F(SharedCursorsTest, RoundRobinAcrossThreeReplicasLosesNothing) {
   // the previous page itself.
   EXPECT_GE(metric("storygate_sync_pages_from_store_total"), result.pages - 1);
   EXPECT_EQ(metric("storygate_cursor_store_errors_total"), 0);
+  // One load per follow-on page and one save per page, each timed.
+  EXPECT_GE(metric("storygate_cursor_store_duration_seconds_count"), 2.0 * result.pages - 1);
   figure("shared_cursor_walk_pages", result.pages, "pages");
 }
 
@@ -219,6 +233,41 @@ TEST_F(SharedCursorsTest, RedisStoppedMidWalkEveryRequestAnsweredAndBackWithinSe
       std::chrono::seconds(5));
   EXPECT_TRUE(recovered) << logs();
   figure("cursor_store_recovery", ms_between(back, std::chrono::steady_clock::now()), "ms");
+}
+
+// Credentials as Redis takes them: in the URL (URL-encoded) or from a file.
+// With a wrong password nothing is stored, and every page is still answered.
+TEST_F(SharedCursorsTest, APasswordProtectedStoreIsUsedWithItsPasswordOnly) {
+  require_password("s3cret/pw");
+  churning_ = false;  // three walks over the same rows; losses are the other tests' concern
+  store_url_ = "redis://wrong@127.0.0.1:" + std::to_string(redis_->port());
+  start_all(true);
+  auto result = walk([](int) {});
+  EXPECT_TRUE(result.failures.empty()) << result.failures.front();
+  EXPECT_EQ(metric("storygate_sync_pages_from_store_total"), 0);
+  EXPECT_GT(metric("storygate_cursor_store_errors_total"), 0);
+  for (auto& replica : replicas_) replica.reset();
+  replicas_.clear();
+  balancer_.reset();
+
+  store_url_ = "redis://:s3cret%2Fpw@127.0.0.1:" + std::to_string(redis_->port());
+  start_all(true);
+  result = walk([](int) {});
+  EXPECT_TRUE(result.failures.empty()) << result.failures.front();
+  EXPECT_GE(metric("storygate_sync_pages_from_store_total"), result.pages - 1) << logs();
+  EXPECT_EQ(metric("storygate_cursor_store_errors_total"), 0);
+  for (auto& replica : replicas_) replica.reset();
+  replicas_.clear();
+  balancer_.reset();
+
+  store_url_ = "redis://127.0.0.1:" + std::to_string(redis_->port());
+  password_file_ = write_temp_file("redis-password", "s3cret/pw\n", 0600);
+  start_all(true);
+  result = walk([](int) {});
+  EXPECT_TRUE(result.failures.empty()) << result.failures.front();
+  EXPECT_GE(metric("storygate_sync_pages_from_store_total"), result.pages - 1) << logs();
+  // The password is never written to the log.
+  for (const auto& replica : replicas_) EXPECT_EQ(replica->logs().find("s3cret"), std::string::npos);
 }
 
 }  // namespace
