@@ -75,15 +75,17 @@ std::unique_ptr<cursors::redis_store> open_cursor_store(const config::settings& 
     options.target = cursors::parse_store_url(settings.cursor_store);
     if (!settings.cursor_store_password_file.empty())
       options.target.password = cursors::read_store_password(settings.cursor_store_password_file);
+    options.timeout = settings.cursor_store_timeout;
+    options.ttl = settings.sync_cursor_ttl;
+    options.ca_file = settings.cursor_store_ca_file;
+    log::info("cursor store", {{"host", options.target.host},
+                               {"port", static_cast<int64_t>(options.target.port)},
+                               {"tls", options.target.tls},
+                               {"timeout_ms", static_cast<int64_t>(options.timeout.count())}});
+    return std::make_unique<cursors::redis_store>(std::move(options), &metrics);
   } catch (const cursors::store_url_error& e) {
     throw app::startup_error(e.what());
   }
-  options.timeout = settings.cursor_store_timeout;
-  options.ttl = settings.sync_cursor_ttl;
-  log::info("cursor store", {{"host", options.target.host},
-                             {"port", static_cast<int64_t>(options.target.port)},
-                             {"timeout_ms", static_cast<int64_t>(options.timeout.count())}});
-  return std::make_unique<cursors::redis_store>(std::move(options), &metrics);
 }
 
 int serve(const config::settings& settings) {

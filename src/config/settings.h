@@ -57,6 +57,7 @@ struct settings {
   // replica continues any walk by keyset. Empty: this replica's cursors only.
   std::string cursor_store;                // --cursor-store redis://[[user]:password@]host[:port][/db]
   std::string cursor_store_password_file;  // the password, instead of in the URL
+  std::string cursor_store_ca_file;        // rediss://: CA certificates (PEM) to verify Redis by; empty: the system's
   milliseconds cursor_store_timeout{10};   // an operation's deadline; then the request goes on without it
 
   // Database

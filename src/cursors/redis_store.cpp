@@ -1,6 +1,7 @@
 #include "cursors/redis_store.h"
 
 #include <hiredis/hiredis.h>
+#include <signal.h>
 
 #include "log/logger.h"
 
@@ -9,32 +10,8 @@ namespace {
 
 constexpr auto warning_interval = std::chrono::seconds(10);
 
-timeval to_timeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
-
-void append(redisContext* context, const std::vector<std::string>& command) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  for (const auto& part : command) {
-    argv.push_back(part.data());
-    lengths.push_back(part.size());
-  }
-  redisAppendCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data());
-}
-
-// One command run at once on a fresh connection (AUTH, SELECT): true on success.
-bool run_now(redisContext* context, const std::vector<std::string>& command) {
-  append(context, command);
-  void* raw = nullptr;
-  if (redisGetReply(context, &raw) != REDIS_OK) return false;
-  auto* reply = static_cast<redisReply*>(raw);
-  const bool ok = reply->type != REDIS_REPLY_ERROR;
-  freeReplyObject(reply);
-  return ok;
+store_status status_of(exchange_failure failure) {
+  return failure == exchange_failure::timeout ? store_status::timeout : store_status::unavailable;
 }
 
 }  // namespace
@@ -51,6 +28,7 @@ const char* to_string(store_status status) {
 
 redis_store::redis_store(options opts, observe::metrics* metrics)
     : options_(std::move(opts)), metrics_(metrics) {
+  if (options_.target.tls) tls_ = make_store_tls_context(options_.ca_file);
   // Started last: run() uses every member.
   thread_ = std::thread([this] { run(); });
 }
@@ -107,62 +85,73 @@ void redis_store::stop() {
     wake_.notify_one();
   }
   thread_.join();
-  disconnect();
 }
 
 void redis_store::run() {
+  // A Redis that closed its end turns our next write into EPIPE, not a
+  // SIGPIPE that would end the process (OpenSSL writes with write(2)).
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, nothing left to answer
+    if (queue_.empty()) break;  // stopping, nothing left to answer
     std::vector<operation> batch;
     batch.swap(queue_);
     lock.unlock();
     serve(batch);
     lock.lock();
   }
+  connection_.reset();
 }
 
 // Everything queued goes to Redis as one pipeline: one round trip however
-// many requests arrived meanwhile.
+// many requests arrived meanwhile. Each operation's reply is waited for until
+// its own deadline.
 void redis_store::serve(std::vector<operation>& batch) {
   const auto now = std::chrono::steady_clock::now();
   std::vector<operation*> live;
   for (auto& op : batch) {
-    if (now - op.queued > options_.timeout) finish(op, store_status::timeout, nullptr);
+    if (now - op.queued >= options_.timeout) finish(op, store_status::timeout, nullptr);
     else live.push_back(&op);
   }
   if (live.empty()) return;
-  if (!context_ && !connect()) {
+  if (!connection_ && !connect()) {
     for (auto* op : live) finish(*op, store_status::unavailable, nullptr);
     return;
   }
+  const auto deadline_of = [this](const operation& op) { return op.queued + options_.timeout; };
   for (const auto* op : live)
-    for (const auto& command : op->commands) append(context_, command);
-  for (std::size_t i = 0; i < live.size(); ++i) {
+    for (const auto& command : op->commands) connection_->append(command);
+  auto failure = connection_->flush(deadline_of(*live.back()));
+  for (std::size_t i = 0; i < live.size() && failure == exchange_failure::none; ++i) {
     store_status status = store_status::ok;
     redisReply* last = nullptr;
-    for (std::size_t c = 0; c < live[i]->commands.size(); ++c) {
-      void* raw = nullptr;
-      if (redisGetReply(context_, &raw) != REDIS_OK) {
-        // A read that timed out leaves the connection out of step: drop it;
-        // this and the later operations of the batch fail now.
-        const auto failure = context_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)
-                                 ? store_status::timeout
-                                 : store_status::unavailable;
-        if (last) freeReplyObject(last);
-        disconnect();
-        next_attempt_ = std::chrono::steady_clock::now() + options_.retry_interval;
-        for (std::size_t j = i; j < live.size(); ++j) finish(*live[j], failure, nullptr);
-        return;
-      }
-      auto* reply = static_cast<redisReply*>(raw);
+    for (std::size_t c = 0; c < live[i]->commands.size() && failure == exchange_failure::none; ++c) {
+      redisReply* reply = nullptr;
+      failure = connection_->read_reply(deadline_of(*live[i]), reply);
+      if (failure != exchange_failure::none) break;
       if (reply->type == REDIS_REPLY_ERROR) status = store_status::error;
       if (last) freeReplyObject(last);
       last = reply;
     }
-    finish(*live[i], status, status == store_status::ok ? last : nullptr);
+    if (failure == exchange_failure::none) finish(*live[i], status, status == store_status::ok ? last : nullptr);
     if (last) freeReplyObject(last);
+    if (failure != exchange_failure::none) {
+      // A reply that did not come in time leaves the connection out of step:
+      // drop it; this and the later operations of the batch fail now.
+      connection_.reset();
+      next_attempt_ = std::chrono::steady_clock::now() + options_.retry_interval;
+      for (std::size_t j = i; j < live.size(); ++j) finish(*live[j], status_of(failure), nullptr);
+    }
+  }
+  if (failure != exchange_failure::none && connection_) {
+    // The flush failed: nothing was answered.
+    connection_.reset();
+    next_attempt_ = std::chrono::steady_clock::now() + options_.retry_interval;
+    for (auto* op : live) finish(*op, status_of(failure), nullptr);
   }
 }
 
@@ -171,28 +160,31 @@ bool redis_store::connect() {
   if (now < next_attempt_) return false;
   next_attempt_ = now + options_.retry_interval;
   const auto& t = options_.target;
-  redisContext* context = redisConnectWithTimeout(t.host.c_str(), t.port, to_timeval(options_.timeout));
-  if (!context || context->err) {
-    if (context) redisFree(context);
-    return false;
+  const auto deadline = now + options_.timeout;
+  exchange_failure why = exchange_failure::none;
+  auto connection = redis_connection::open(t, tls_.get(), deadline, why);
+  if (!connection) return false;
+  // AUTH and SELECT on a fresh connection, answered before anything else.
+  std::vector<std::vector<std::string>> setup;
+  if (!t.password.empty()) {
+    std::vector<std::string> auth{"AUTH"};
+    if (!t.user.empty()) auth.push_back(t.user);
+    auth.push_back(t.password);
+    setup.push_back(std::move(auth));
   }
-  redisSetTimeout(context, to_timeval(options_.timeout));
-  std::vector<std::string> auth{"AUTH"};
-  if (!t.user.empty()) auth.push_back(t.user);
-  auth.push_back(t.password);
-  if ((!t.password.empty() && !run_now(context, auth)) ||
-      (t.database != 0 && !run_now(context, {"SELECT", std::to_string(t.database)}))) {
-    // Wrong credentials or database: said once a warning interval, never with the password.
-    redisFree(context);
-    return false;
+  if (t.database != 0) setup.push_back({"SELECT", std::to_string(t.database)});
+  for (const auto& command : setup) connection->append(command);
+  if (connection->flush(deadline) != exchange_failure::none) return false;
+  for (std::size_t i = 0; i < setup.size(); ++i) {
+    redisReply* reply = nullptr;
+    if (connection->read_reply(deadline, reply) != exchange_failure::none) return false;
+    // Wrong credentials or database: logged as a failure, never with the password.
+    const bool refused = reply->type == REDIS_REPLY_ERROR;
+    freeReplyObject(reply);
+    if (refused) return false;
   }
-  context_ = context;
+  connection_ = std::move(connection);
   return true;
-}
-
-void redis_store::disconnect() {
-  if (context_) redisFree(context_);
-  context_ = nullptr;
 }
 
 void redis_store::finish(operation& op, store_status status, redisReply* reply) {

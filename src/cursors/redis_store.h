@@ -3,8 +3,8 @@
 // continue any walk by keyset.
 //
 // The store sits on the request path, so it never blocks an I/O thread and
-// never fails a request: one thread of its own talks to Redis (hiredis'
-// blocking API, commands pipelined in batches), callers get their answer
+// never fails a request: one thread of its own talks to Redis (plain TCP or
+// TLS, commands pipelined in batches), callers get their answer
 // through a callback, and every operation has a deadline of a few
 // milliseconds (`timeout`). When Redis is down or slow the callback says so at
 // once, and the caller goes on without the store (this replica's own cursors,
@@ -25,10 +25,10 @@
 #include <utility>
 #include <vector>
 
+#include "cursors/redis_connection.h"
 #include "cursors/store_url.h"
 #include "observe/metrics.h"
 
-struct redisContext;
 struct redisReply;
 
 namespace storygate::cursors {
@@ -49,11 +49,13 @@ class redis_store {
     std::chrono::milliseconds timeout{10};          // an operation's deadline, from the call
     std::chrono::milliseconds retry_interval{500};  // between connection attempts while down
     std::chrono::seconds ttl{3600};                 // of every key written
+    std::string ca_file;  // rediss://: the CA certificates (PEM) to verify Redis by; empty: the system's
   };
   using load_done = std::function<void(store_status, std::optional<std::string> value)>;
   using save_done = std::function<void(store_status)>;
 
-  // `metrics` may be null. Connects lazily, on the first operation.
+  // `metrics` may be null. Connects lazily, on the first operation. Throws
+  // store_url_error when rediss://'s CA file cannot be loaded.
   redis_store(options opts, observe::metrics* metrics);
   ~redis_store();  // stop()
   redis_store(const redis_store&) = delete;
@@ -80,7 +82,6 @@ class redis_store {
   void run();
   void serve(std::vector<operation>& batch);
   bool connect();
-  void disconnect();
   void finish(operation& op, store_status status, redisReply* reply);
   void note_failure(store_status status);
 
@@ -92,8 +93,9 @@ class redis_store {
   bool stopping_ = false;
   std::thread thread_;
 
+  std::shared_ptr<SSL_CTX> tls_;  // rediss:// only
   // The store's thread only.
-  redisContext* context_ = nullptr;
+  std::unique_ptr<redis_connection> connection_;
   std::chrono::steady_clock::time_point next_attempt_{};
   std::chrono::steady_clock::time_point last_warning_{};
   uint64_t failures_unlogged_ = 0;

@@ -13,16 +13,14 @@ store_target parse_store_url(const std::string& url) {
   const auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed) throw store_url_error("--cursor-store is not a URL; expected redis://host:port");
   const auto& u = *parsed;
-  if (u.scheme() == "rediss")
-    throw store_url_error("--cursor-store: rediss:// (TLS) is not supported by this build: Debian 12's "
-                          "hiredis 0.14 has no TLS; reach a TLS-only Redis through a local TLS tunnel "
-                          "(stunnel) and give its redis:// address");
-  if (u.scheme() != "redis") throw store_url_error("--cursor-store must be a redis:// URL");
+  if (u.scheme() != "redis" && u.scheme() != "rediss")
+    throw store_url_error("--cursor-store must be a redis:// or rediss:// (TLS) URL");
   if (!u.has_authority() || u.encoded_host().empty())
     throw store_url_error("--cursor-store names no host; expected redis://host:port");
   if (u.has_query() || u.has_fragment())
     throw store_url_error("--cursor-store takes no query or fragment");
   store_target target;
+  target.tls = u.scheme() == "rediss";
   target.host = u.host_address();
   if (u.has_port()) {
     if (u.port_number() == 0) throw store_url_error("--cursor-store has a bad port");

@@ -1,6 +1,6 @@
 #pragma once
 // Where the shared cursor store is: a redis:// URL as Redis clients write it,
-// redis://[[user]:password@]host[:port][/db]. The password may instead come
+// redis://[[user]:password@]host[:port][/db], or rediss:// for TLS. The password may instead come
 // from a file (--cursor-store-password-file), so it stays off the command line.
 //
 // Pure; thread-safe.
@@ -16,6 +16,7 @@ struct store_target {
   std::string user;      // Redis 6 ACL user; empty: the default user
   std::string password;  // empty: no AUTH
   unsigned database = 0;  // SELECT
+  bool tls = false;       // rediss://
 };
 
 // What is wrong with a URL; what() never repeats the password.
@@ -24,9 +25,8 @@ class store_url_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Throws store_url_error for anything but a well-formed redis:// URL.
-// rediss:// (TLS) is refused with a message saying why: Debian 12's hiredis
-// (0.14) has no TLS.
+// Throws store_url_error for anything but a well-formed redis:// or
+// rediss:// (TLS) URL.
 store_target parse_store_url(const std::string& url);
 
 // The first line of `path`, the store's password; throws store_url_error
