@@ -340,11 +340,18 @@ void child_server::stop(int signal) {
   pid_ = -1;
 }
 
-redis_server::redis_server(unsigned short port, const std::string& password) : port_(port) {
+redis_server::redis_server(unsigned short port, const std::string& password, const std::string& tls_cert,
+                           const std::string& tls_key)
+    : port_(port), tls_(!tls_cert.empty()) {
   dir_ = make_temp_dir("scale-redis");
   std::ostringstream conf;
-  conf << "bind 127.0.0.1\nport " << port << "\ndir " << dir_ << "\n"
+  conf << "bind 127.0.0.1\ndir " << dir_ << "\n"
        << "save \"\"\nappendonly no\ndaemonize no\nprotected-mode yes\n";
+  if (tls_)
+    conf << "port 0\ntls-port " << port << "\ntls-cert-file " << tls_cert << "\ntls-key-file " << tls_key
+         << "\ntls-auth-clients no\n";
+  else
+    conf << "port " << port << "\n";
   if (!password.empty()) conf << "requirepass " << password << "\n";
   std::ofstream(dir_ + "/redis.conf") << conf.str();
   start();

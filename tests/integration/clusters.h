@@ -114,10 +114,13 @@ class pgbouncer {
 
 // redis-server on 127.0.0.1:port, with no persistence, its files in a
 // folder of its own (deleted at destruction). `password`: requirepass.
-// stop() and start() again keep the port: a store that goes away and comes back.
+// With `tls_cert` and `tls_key` (PEM) it speaks TLS only on that port (no
+// client certificates asked for). stop() and start() again keep the port: a
+// store that goes away and comes back.
 class redis_server {
  public:
-  explicit redis_server(unsigned short port, const std::string& password = "");
+  explicit redis_server(unsigned short port, const std::string& password = "", const std::string& tls_cert = "",
+                        const std::string& tls_key = "");
   ~redis_server();
   redis_server(const redis_server&) = delete;
   redis_server& operator=(const redis_server&) = delete;
@@ -125,12 +128,13 @@ class redis_server {
   void start();
   void stop();
   unsigned short port() const { return port_; }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return (tls_ ? "rediss://localhost:" : "redis://127.0.0.1:") + std::to_string(port_); }
   std::string log() const;
 
  private:
   std::string dir_;
   unsigned short port_;
+  bool tls_ = false;
   std::unique_ptr<child_server> process_;
 };
 

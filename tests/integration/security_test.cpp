@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "test_support.h"
 
 namespace storygate::testing {
 namespace {
@@ -130,20 +131,6 @@ TEST_F(SecurityTest, NoCorsHeadersAndNoStore) {
   EXPECT_EQ(res.header("cache-control"), "no-store");
   EXPECT_TRUE(res.header("access-control-allow-origin").empty());
 }
-
-// A self-signed certificate for localhost, made with the openssl command.
-struct certificate {
-  std::string cert, key;
-  certificate() {
-    cert = write_temp_file("cert.pem", "");
-    key = write_temp_file("key.pem", "");
-    const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-                                "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " + key + " -out " +
-                                cert + " 2>/dev/null";
-    EXPECT_EQ(std::system(command.c_str()), 0);
-    chmod(key.c_str(), 0600);
-  }
-};
 
 TEST_F(SecurityTest, ServesHttpsWithAModernProtocolFloor) {
   certificate c;

@@ -59,17 +59,24 @@ class SharedCursorsTest : public ::testing::Test {
       // Generous for a loaded CI machine under sanitizers; the default is 10 ms.
       args.insert(args.end(), {"--cursor-store", store_url_, "--cursor-store-timeout-ms", "250"});
       if (!password_file_.empty()) args.insert(args.end(), {"--cursor-store-password-file", password_file_});
+      if (!ca_file_.empty()) args.insert(args.end(), {"--cursor-store-ca-file", ca_file_});
     }
     return std::make_unique<server>(with_overrides("STORYGATE_SCALEOUT_OVERRIDES", args),
                                     std::map<std::string, std::string>{{"STORYGATE_DATABASE_URL", db_->url()},
                                                                        {"STORYGATE_BEARER_TOKENS", test_token}});
   }
 
-  // A Redis that wants a password, replacing the open one.
-  void require_password(const std::string& password) {
+  // A Redis that wants a password, or TLS, replacing the open one.
+  void replace_redis(const std::string& password, const std::string& tls_cert = "", const std::string& tls_key = "") {
     const auto port = redis_->port();
     redis_.reset();
-    redis_ = std::make_unique<redis_server>(port, password);
+    redis_ = std::make_unique<redis_server>(port, password, tls_cert, tls_key);
+  }
+
+  // Takes every replica and the balancer down, for another start_all().
+  void stop_all() {
+    replicas_.clear();
+    balancer_.reset();
   }
 
   void start_all(bool with_store) {
@@ -154,6 +161,7 @@ class SharedCursorsTest : public ::testing::Test {
   bool churning_ = true;       // walk() changes the table between pages
   std::string store_url_;      // default: redis_->url()
   std::string password_file_;  // --cursor-store-password-file
+  std::string ca_file_;        // --cursor-store-ca-file
   std::unique_ptr<scratch_database> db_;
   std::unique_ptr<redis_server> redis_;
   std::vector<unsigned short> ports_;
@@ -238,7 +246,7 @@ TEST_F(SharedCursorsTest, RedisStoppedMidWalkEveryRequestAnsweredAndBackWithinSe
 // Credentials as Redis takes them: in the URL (URL-encoded) or from a file.
 // With a wrong password nothing is stored, and every page is still answered.
 TEST_F(SharedCursorsTest, APasswordProtectedStoreIsUsedWithItsPasswordOnly) {
-  require_password("s3cret/pw");
+  replace_redis("s3cret/pw");
   churning_ = false;  // three walks over the same rows; losses are the other tests' concern
   store_url_ = "redis://wrong@127.0.0.1:" + std::to_string(redis_->port());
   start_all(true);
@@ -246,9 +254,7 @@ TEST_F(SharedCursorsTest, APasswordProtectedStoreIsUsedWithItsPasswordOnly) {
   EXPECT_TRUE(result.failures.empty()) << result.failures.front();
   EXPECT_EQ(metric("storygate_sync_pages_from_store_total"), 0);
   EXPECT_GT(metric("storygate_cursor_store_errors_total"), 0);
-  for (auto& replica : replicas_) replica.reset();
-  replicas_.clear();
-  balancer_.reset();
+  stop_all();
 
   store_url_ = "redis://:s3cret%2Fpw@127.0.0.1:" + std::to_string(redis_->port());
   start_all(true);
@@ -256,9 +262,7 @@ TEST_F(SharedCursorsTest, APasswordProtectedStoreIsUsedWithItsPasswordOnly) {
   EXPECT_TRUE(result.failures.empty()) << result.failures.front();
   EXPECT_GE(metric("storygate_sync_pages_from_store_total"), result.pages - 1) << logs();
   EXPECT_EQ(metric("storygate_cursor_store_errors_total"), 0);
-  for (auto& replica : replicas_) replica.reset();
-  replicas_.clear();
-  balancer_.reset();
+  stop_all();
 
   store_url_ = "redis://127.0.0.1:" + std::to_string(redis_->port());
   password_file_ = write_temp_file("redis-password", "s3cret/pw\n", 0600);
@@ -268,6 +272,28 @@ TEST_F(SharedCursorsTest, APasswordProtectedStoreIsUsedWithItsPasswordOnly) {
   EXPECT_GE(metric("storygate_sync_pages_from_store_total"), result.pages - 1) << logs();
   // The password is never written to the log.
   for (const auto& replica : replicas_) EXPECT_EQ(replica->logs().find("s3cret"), std::string::npos);
+}
+
+// rediss://: TLS to Redis, the server verified by the CA file given (here
+// its self-signed certificate, for "localhost"). Without that CA file the
+// server is not trusted: nothing is stored, and every page is still answered.
+TEST_F(SharedCursorsTest, ATlsStoreIsUsedWhenItsCertificateIsTrustedOnly) {
+  const certificate tls;
+  replace_redis("", tls.cert, tls.key);
+  churning_ = false;
+  start_all(true);  // the system's CA certificates: the self-signed one is not among them
+  auto result = walk([](int) {});
+  EXPECT_TRUE(result.failures.empty()) << result.failures.front();
+  EXPECT_EQ(metric("storygate_sync_pages_from_store_total"), 0);
+  EXPECT_GT(metric("storygate_cursor_store_errors_total"), 0);
+  stop_all();
+
+  ca_file_ = tls.cert;
+  start_all(true);
+  result = walk([](int) {});
+  EXPECT_TRUE(result.failures.empty()) << result.failures.front();
+  EXPECT_GE(metric("storygate_sync_pages_from_store_total"), result.pages - 1) << logs();
+  EXPECT_EQ(metric("storygate_cursor_store_errors_total"), 0);
 }
 
 }  // namespace

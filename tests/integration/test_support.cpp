@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -105,6 +106,16 @@ std::string describe(const timed_response& r) {
   if (r.status) out << r.status << " after " << static_cast<long>(r.ms()) << " ms: " << r.body().substr(0, 300);
   else out << "no response after " << static_cast<long>(r.ms()) << " ms (" << r.error << ")";
   return out.str();
+}
+
+certificate::certificate() {
+  cert = write_temp_file("cert.pem", "");
+  key = write_temp_file("key.pem", "");
+  const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+                              "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " + key + " -out " +
+                              cert + " 2>/dev/null";
+  EXPECT_EQ(std::system(command.c_str()), 0);
+  chmod(key.c_str(), 0600);
 }
 
 }  // namespace storygate::testing

@@ -51,4 +51,11 @@ timed_response timed_get(unsigned short port, const std::string& target,
 // failure messages.
 std::string describe(const timed_response& r);
 
+// A self-signed certificate for localhost and 127.0.0.1, made with the
+// openssl command, in files under the test's temporary folder (the key 0600).
+struct certificate {
+  std::string cert, key;
+  certificate();
+};
+
 }  // namespace storygate::testing
