@@ -190,16 +190,17 @@ bool redis_store::connect() {
 void redis_store::finish(operation& op, store_status status, redisReply* reply) {
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - op.queued;
   if (metrics_) metrics_->cursor_store_done(op.kind, to_string(status), took);
-  if (status != store_status::ok) note_failure(status);
-  else if (failing_) {
-    failing_ = false;
+  if (status != store_status::ok) {
+    note_failure(status);
+  } else if (warned_) {
+    // Said once per warning, so a store that flaps logs no more than that.
+    warned_ = false;
     log::info("cursor store answers again; walks continue from it");
   }
   op.done(status, reply);
 }
 
 void redis_store::note_failure(store_status status) {
-  failing_ = true;
   ++failures_unlogged_;
   const auto now = std::chrono::steady_clock::now();
   if (now - last_warning_ < warning_interval) return;
@@ -210,6 +211,7 @@ void redis_store::note_failure(store_status status) {
              {"failures", static_cast<int64_t>(failures_unlogged_)}});
   failures_unlogged_ = 0;
   last_warning_ = now;
+  warned_ = true;
 }
 
 }  // namespace storygate::cursors

@@ -99,7 +99,7 @@ class redis_store {
   std::chrono::steady_clock::time_point next_attempt_{};
   std::chrono::steady_clock::time_point last_warning_{};
   uint64_t failures_unlogged_ = 0;
-  bool failing_ = false;
+  bool warned_ = false;  // a failure was logged and no recovery since
 };
 
 }  // namespace storygate::cursors

@@ -224,8 +224,15 @@ TEST_F(SharedCursorsTest, RedisStoppedMidWalkEveryRequestAnsweredAndBackWithinSe
   });
   EXPECT_TRUE(result.failures.empty()) << result.failures.front() << logs();
   EXPECT_GT(metric("storygate_cursor_store_errors_total"), 0) << "the fallback was not counted";
-  for (const auto& replica : replicas_)
-    EXPECT_NE(replica->logs().find("cursor store failed"), std::string::npos) << replica->logs();
+  // Logged, but once per replica however many pages failed over (at most one line per 10 s).
+  for (const auto& replica : replicas_) {
+    const auto text = replica->logs();
+    std::size_t warnings = 0;
+    for (auto at = text.find("cursor store failed"); at != std::string::npos; at = text.find("cursor store failed", at + 1))
+      ++warnings;
+    EXPECT_EQ(warnings, 1u) << text;
+  }
+  EXPECT_GE(metric("storygate_cursor_store_errors_total"), 3) << "fewer failures than replicas";
 
   redis_->start();
   const auto back = std::chrono::steady_clock::now();
@@ -240,6 +247,11 @@ TEST_F(SharedCursorsTest, RedisStoppedMidWalkEveryRequestAnsweredAndBackWithinSe
       },
       std::chrono::seconds(5));
   EXPECT_TRUE(recovered) << logs();
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& replica : replicas_)
+      if (replica->logs().find("cursor store answers again") != std::string::npos) return true;
+    return false;
+  }));
   figure("cursor_store_recovery", ms_between(back, std::chrono::steady_clock::now()), "ms");
 }
 
