@@ -20,6 +20,9 @@
 #      COPY (SELECT <the first page's statement> LIMIT ALL) through psql; first vs last page latency; cost
 #      of the count on the first page and on keyset pages; the same pages with keyset
 #      continuation off (--sync-cursor-limit 0, plain OFFSET) for contrast
+#   5b. scale-out: the same full sync through HAProxy (balance roundrobin, no affinity) in
+#      front of two storygate replicas sharing their cursors in a redis-server
+#      (--cursor-store), beside one replica without a store; both ratios to that one
 #   6. memory: peak RSS (VmHWM) of a fresh storygate under 256 keep-alive connections
 #   7. summary
 # On exit (normal, error, Ctrl-C) it stops everything it started and deletes the cluster.
@@ -40,6 +43,8 @@
 #                        measurement notes how much CPU others took; the summary warns.
 #   --profile            also sample CPU with perf (cpu-clock) during a single-record run
 #                        and print where storygate and the machine spend it
+#   --scale-out-only     steps 0, 1 and 5b only: the scale-out comparison alone (minutes at
+#                        100000 customers instead of the whole run)
 #   --binary PATH        benchmark this storygate binary instead of building build-bench/
 #                        (e.g. to compare two versions; it must accept the same options)
 #
@@ -62,6 +67,7 @@ http_port=""
 profile=0
 binary=""
 wait_quiet=0
+scale_out_only=0
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 export PG_BIN
 
@@ -82,6 +88,7 @@ while (($#)); do
     --profile) profile=1; shift ;;
     --wait-quiet) wait_quiet=${2:?}; shift 2 ;;
     --binary) binary=${2:?}; shift 2 ;;
+    --scale-out-only) scale_out_only=1; shift ;;
     -h | --help) usage 0 ;;
     *) echo "bench: unknown option '$1'" >&2; usage ;;
     esac
@@ -366,6 +373,146 @@ server_cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$server
 vm_mb() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status"; }
 
 # ---------------------------------------------------------------------------------------
+# 5b. Scale-out (defined here, run after the full sync, or alone with --scale-out-only)
+# ---------------------------------------------------------------------------------------
+sync_limit=1000
+pages=$(((customers + sync_limit - 1) / sync_limit))
+full_pages=$((customers / sync_limit))
+# walk NAME: one sequential walk of all pages through one keep-alive curl process to $base.
+# Prints "seconds records non200"; per-page "code seconds bytes" lines go to $work/NAME.pages.
+walk() {
+    local name=$1 i t0 records
+    for ((i = 0; i < pages; i++)); do
+        printf 'url = "%s/api/v1/customers?limit=%d&start=%d"\n' "$base" "$sync_limit" $((i * sync_limit))
+    done >"$work/$name.curl"
+    t0=$(now_ms)
+    # A newline after each body: pages have none, and grep holds a whole line in
+    # memory, so without it grep falls behind on one ever-growing line, curl
+    # blocks on the full pipe, and the page times grow with the walk.
+    records=$(timeout 900 curl -sS --max-time 60 -H "$auth" -K "$work/$name.curl" \
+        -w '\n%{stderr}%{http_code} %{time_total} %{size_download}\n' 2>"$work/$name.pages" |
+        grep -o -F '{"id":' | wc -l)
+    echo "$(num "($(now_ms) - $t0) / 1000" 2) $records $(awk '$1 != 200' "$work/$name.pages" | wc -l)"
+}
+
+# free_port_from P: the first free port from P on (100 tried).
+free_port_from() {
+    local p
+    for ((p = $1; p < $1 + 100; p++)); do
+        if port_free "$p"; then echo "$p"; return 0; fi
+    done
+    die "no free port in $1..$(($1 + 99))"
+}
+
+# A sum over the replicas' /metrics of one counter.
+replica_metric() {
+    local name=$1 port total=0 v
+    for port in "${replica_ports[@]}"; do
+        v=$(curl -s --max-time 5 "http://127.0.0.1:$port/metrics" | awk -v n="$name" '$1 == n { print $2 }')
+        total=$(num "$total + ${v:-0}" 0)
+    done
+    echo "$total"
+}
+
+# Best of $sync_runs walks (seconds); dies unless every page was 200 and every customer came.
+best_walk() {
+    local name=$1 r secs records bad best=""
+    for ((r = 1; r <= sync_runs; r++)); do
+        read -r secs records bad <<<"$(walk "$name$r")"
+        say "  $name $r/$sync_runs: $secs s, $records records, $bad pages not 200"
+        ((bad == 0)) || die "$name: $bad pages were not 200 (see $work/$name$r.pages)"
+        ((records == customers)) || die "$name returned $records records, expected $customers"
+        if [[ -z $best ]] || awk "BEGIN { exit !($secs < $best) }"; then best=$secs; fi
+    done
+    echo "$best"
+}
+
+scale_out_sync() {
+    local one_base=$base i redis_port balancer_port pid next_port started=()
+    say "scale-out: full sync on one replica without a store, $sync_runs walk(s)"
+    start_server scaleout-single
+    cpu_mark
+    scale_single=$(best_walk scaleout-single)
+    cpu_foreign
+    stop_server
+
+    redis_port=$(free_port_from $((http_port + 1)))
+    next_port=$((redis_port + 1))
+    mkdir -p "$work/redis"
+    redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --dir "$work/redis" \
+        --daemonize no >"$work/redis.log" 2>&1 &
+    started+=("$!")
+    for ((i = 0; i < 50; i++)); do ! port_free "$redis_port" && break; sleep 0.1; done
+    replica_ports=()
+    for i in 1 2; do
+        next_port=$(free_port_from "$next_port")
+        replica_ports+=("$next_port")
+        next_port=$((next_port + 1))
+        STORYGATE_BEARER_TOKENS="$token" STORYGATE_DATABASE_URL="$reader_url" \
+            "$bin" serve --mapping mappings/demo.yaml --listen 127.0.0.1 --port "${replica_ports[-1]}" \
+            --db-pool-size "$pool_size" --metrics-access loopback "${server_options[@]}" \
+            --cursor-store "redis://127.0.0.1:$redis_port" 2>"$work/scaleout-replica$i.log" &
+        pid=$!
+        started+=("$pid")
+        for ((t = 0; t < 300; t++)); do
+            [[ $(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "http://127.0.0.1:${replica_ports[-1]}/api/v1/customer/$first_id" || true) == 200 ]] && break
+            kill -0 "$pid" 2>/dev/null || { tail -n 20 "$work/scaleout-replica$i.log" >&2; die "replica $i exited"; }
+            sleep 0.1
+        done
+    done
+    balancer_port=$(free_port_from "$next_port")
+    {
+        printf 'global\n  pidfile %s/haproxy.pid\n\n' "$work"
+        printf 'defaults\n  mode http\n  timeout connect 2s\n  timeout client 120s\n  timeout server 120s\n\n'
+        printf 'frontend api\n  bind 127.0.0.1:%s\n  default_backend storygate\n\n' "$balancer_port"
+        # Each request to the next replica, keep-alive or not: no affinity at all.
+        printf 'backend storygate\n  balance roundrobin\n'
+        for i in "${!replica_ports[@]}"; do printf '  server r%s 127.0.0.1:%s\n' "$i" "${replica_ports[$i]}"; done
+    } >"$work/haproxy.cfg"
+    haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
+    started+=("$!")
+    background+=("${started[@]}")
+    for ((i = 0; i < 50; i++)); do ! port_free "$balancer_port" && break; sleep 0.1; done
+
+    say "scale-out: full sync through HAProxy (roundrobin) over 2 replicas sharing a redis-server, $sync_runs walk(s)"
+    base="http://127.0.0.1:$balancer_port"
+    cpu_mark
+    scale_shared=$(best_walk scaleout-shared)
+    cpu_foreign
+    base=$one_base
+    scale_from_store=$(replica_metric storygate_sync_pages_from_store_total)
+    scale_store_errors=$(replica_metric storygate_cursor_store_errors_total)
+    scale_split=$(for i in 1 2; do grep -c '"path":"/api/v1/customers' "$work/scaleout-replica$i.log" || true; done | paste -sd/)
+    scale_ratio=$(num "$scale_shared / $scale_single" 2)
+    # Nothing of this step runs on into the next ones' measurements.
+    kill -TERM "${started[@]}" 2>/dev/null || true
+    wait "${started[@]}" 2>/dev/null || true
+    say "  one replica $scale_single s; two replicas + store $scale_shared s: ratio $scale_ratio;" \
+        "pages per replica $scale_split; continued from the store $scale_from_store; store errors $scale_store_errors"
+}
+
+scale_out_line() {
+    printf 'scale-out sync  limit=%s: 2 replicas behind HAProxy roundrobin + redis store %s s vs 1 replica, no store %s s: ratio %s (target <= 1.1: %s); pages per replica %s, continued from the store %s, store errors %s\n' \
+        "$sync_limit" "$scale_shared" "$scale_single" "$scale_ratio" "$(verdict "$scale_ratio <= 1.1")" "$scale_split" "$scale_from_store" "$scale_store_errors"
+}
+verdict() { awk "BEGIN { exit !($1) }" && echo "ok" || echo "MISSED"; }
+
+if ((scale_out_only)); then
+    scale_out_sync
+    {
+        echo "storygate scale-out benchmark — $customers customers, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
+        scale_out_line
+        echo "build           ${version:-storygate} ($commit)"
+        if ((foreign_max >= 5)); then
+            echo "WARNING         other processes used up to $foreign_max% of the CPU during a measurement: the numbers above are low"
+        fi
+    } >"$results"
+    echo
+    cat "$results"
+    exit 0
+fi
+
+# ---------------------------------------------------------------------------------------
 # 2. The exact statements, from the PostgreSQL log
 # ---------------------------------------------------------------------------------------
 say "taking storygate's prepared statements from the PostgreSQL log"
@@ -521,25 +668,6 @@ say "  $list_rps req/s, p50 $list_p50 ms, p99 $list_p99 ms, $list_mbs MB/s, $lis
 # ---------------------------------------------------------------------------------------
 # 5. Full sync
 # ---------------------------------------------------------------------------------------
-sync_limit=1000
-pages=$(((customers + sync_limit - 1) / sync_limit))
-full_pages=$((customers / sync_limit))
-# walk NAME: one sequential walk of all pages through one keep-alive curl process.
-# Prints "seconds records non200"; per-page "code seconds bytes" lines go to $work/NAME.pages.
-walk() {
-    local name=$1 i t0 records
-    for ((i = 0; i < pages; i++)); do
-        printf 'url = "%s/api/v1/customers?limit=%d&start=%d"\n' "$base" "$sync_limit" $((i * sync_limit))
-    done >"$work/$name.curl"
-    t0=$(now_ms)
-    # A newline after each body: pages have none, and grep holds a whole line in
-    # memory, so without it grep falls behind on one ever-growing line, curl
-    # blocks on the full pipe, and the page times grow with the walk.
-    records=$(timeout 900 curl -sS --max-time 60 -H "$auth" -K "$work/$name.curl" \
-        -w '\n%{stderr}%{http_code} %{time_total} %{size_download}\n' 2>"$work/$name.pages" |
-        grep -o -F '{"id":' | wc -l)
-    echo "$(num "($(now_ms) - $t0) / 1000" 2) $records $(awk '$1 != 200' "$work/$name.pages" | wc -l)"
-}
 # page_ms FILE FROM TO: page times (ms) of lines FROM..TO (1-based) of a .pages file
 page_ms() { awk -v a="$2" -v b="$3" 'NR >= a && NR <= b { print $2 * 1000 }' "$1"; }
 
@@ -597,6 +725,8 @@ baseline_max=$(PGOPTIONS="$session_options" "$PG_BIN/psql" -X -At -v ON_ERROR_ST
 read -r _ count_first_ms _ <<<"$(pgbench_run 1 3 "$work/count_since.pgbench" -D p1=-infinity)"
 read -r _ count_later_ms _ <<<"$(pgbench_run 1 3 "$work/count_changed.pgbench" -D "p1=$baseline_max")"
 say "count: first page (count_since) $count_first_ms ms, keyset pages (count_changed > '$baseline_max') $count_later_ms ms"
+
+scale_out_sync
 
 # Every page by OFFSET, as a sync that lands on a restarted server or another replica
 # is served until it can follow on: no keyset continuation at all. Only the first
@@ -715,7 +845,6 @@ stop_server
 # ---------------------------------------------------------------------------------------
 # 7. Summary
 # ---------------------------------------------------------------------------------------
-verdict() { awk "BEGIN { exit !($1) }" && echo "ok" || echo "MISSED"; }
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 cores=$(nproc)
 total_s=$(num "($(now_ms) - $run_started) / 1000" 0)
@@ -727,6 +856,7 @@ total_s=$(num "($(now_ms) - $run_started) / 1000" 0)
         "$single_cpu_us" "$(verdict "$single_cpu_us <= 15")" "$single_tail" "$(verdict "$single_tail <= 2.5")" "$(num "$pk_tps" 0)" "$single_pk_ratio" "$single_ratio" "$(verdict "$single_ratio >= 0.8")"
     printf 'full sync       API %s s vs COPY %s s (jit=%s): ratio %s (target <= 2.0: %s); last/first page latency %s (%s ms / %s ms, target <= 1.5: %s; page 1 alone %s ms); count: first page %s ms, later pages %s ms\n' \
         "$sync_best" "$copy_best" "$copy_jit" "$sync_ratio" "$(verdict "$sync_ratio <= 2.0")" "$page_ratio" "$(num "$last_ms" 1)" "$(num "$first_ms" 1)" "$(verdict "$page_ratio <= 1.5")" "$(num "$page1_ms" 1)" "$count_first_ms" "$count_later_ms"
+    scale_out_line
     printf 'list limit=100  %s req/s p99 %s ms, %s MB/s (%s bytes/reply, JSON and headers); statuses %s; random start 0..%s (OFFSET), %s connections\n' \
         "$list_rps" "$list_p99" "$list_mbs" "$list_bytes" "${list_statuses:-?}" $((customers - 100)) "$list_connections"
     printf 'OFFSET only     limit=%s, --sync-cursor-limit 0: first pages %s ms, last pages %s ms: last/first %s; %s of 5 last pages failed (statuses %s)\n' \

@@ -26,8 +26,10 @@ packages=(
     zlib1g-dev                             # gzip
     postgresql-15 postgresql-client-15     # real server for tests and the demo
     pgbouncer                              # tests of --pgbouncer
-    nginx-light haproxy                    # tests behind real proxies (X-Forwarded-For, PROXY protocol)
+    nginx-light haproxy                    # tests behind real proxies (X-Forwarded-For, PROXY protocol) and a round-robin balancer before replicas
     sslscan                                # the test that checks the TLS profile against the running server
+    libhiredis-dev                         # Redis client: the shared cursor store (--cursor-store)
+    redis-server                           # tests: a real shared cursor store
     tzdata                                 # time zones (America/Chicago ...)
     curl ca-certificates                   # demo and integration checks
     help2man lintian                       # the Debian package: man page from --help, its check

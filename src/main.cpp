@@ -16,6 +16,7 @@
 #include "app/startup.h"
 #include "app/tools.h"
 #include "config/settings.h"
+#include "cursors/redis_store.h"
 #include "db/conninfo.h"
 #include "db/pool.h"
 #include "http/listener.h"
@@ -66,6 +67,27 @@ void raise_descriptor_limit() {
   }
 }
 
+// The shared cursor store, when --cursor-store names one. Not contacted here:
+// storygate starts (and serves from its own cursors) with the store down.
+std::unique_ptr<cursors::redis_store> open_cursor_store(const config::settings& settings, observe::metrics& metrics) {
+  cursors::redis_store::options options;
+  try {
+    options.target = cursors::parse_store_url(settings.cursor_store);
+    if (!settings.cursor_store_password_file.empty())
+      options.target.password = cursors::read_store_password(settings.cursor_store_password_file);
+    options.timeout = settings.cursor_store_timeout;
+    options.ttl = settings.sync_cursor_ttl;
+    options.ca_file = settings.cursor_store_ca_file;
+    log::info("cursor store", {{"host", options.target.host},
+                               {"port", static_cast<int64_t>(options.target.port)},
+                               {"tls", options.target.tls},
+                               {"timeout_ms", static_cast<int64_t>(options.timeout.count())}});
+    return std::make_unique<cursors::redis_store>(std::move(options), &metrics);
+  } catch (const cursors::store_url_error& e) {
+    throw app::startup_error(e.what());
+  }
+}
+
 int serve(const config::settings& settings) {
   raise_descriptor_limit();
   const auto credentials = app::load_credentials(settings);
@@ -73,10 +95,16 @@ int serve(const config::settings& settings) {
   auto mapping = app::load_mapping(settings, conninfo);
 
   observe::metrics metrics;
-  api::sync_cursors cursors(settings.sync_cursor_limit, settings.sync_cursor_ttl,
-                            [&metrics](const api::sync_walk& walk) { api::report_walk(walk, false, &metrics); });
+  std::unique_ptr<cursors::redis_store> store;
+  if (!settings.cursor_store.empty()) store = open_cursor_store(settings, metrics);
+  // With a shared store a walk that leaves this replica's memory has usually
+  // moved on to another replica, not been abandoned: only local walks are
+  // reported as abandoned.
+  std::function<void(const api::sync_walk&)> abandoned;
+  if (!store) abandoned = [&metrics](const api::sync_walk& walk) { api::report_walk(walk, false, &metrics); };
+  api::sync_cursors cursors(settings.sync_cursor_limit, settings.sync_cursor_ttl, std::move(abandoned));
   db::pool pool(app::pool_options_for(settings, conninfo, &metrics));
-  api::customer_api api(mapping, pool, cursors, &metrics, app::statement_mode_for(settings));
+  api::customer_api api(mapping, pool, cursors, &metrics, app::statement_mode_for(settings), store.get());
   auth::throttle throttle({settings.auth_max_failures, std::chrono::seconds(60), settings.auth_lockout,
                            settings.rate_limit, 10000});
   http::router routes(api, credentials, throttle, settings, pool, metrics);
@@ -139,6 +167,9 @@ int serve(const config::settings& settings) {
   io.run();
   for (auto& t : threads) t.join();
   pool.drain();
+  // Pages waiting on the store are answered (their sessions still exist)
+  // before the store goes.
+  if (store) store->stop();
   log::info("stopped");
   return 0;
 }

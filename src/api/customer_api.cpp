@@ -6,6 +6,7 @@
 
 #include "api/page_links.h"
 #include "api/records.h"
+#include "cursors/digest.h"
 #include "json/record_writer.h"
 #include "log/logger.h"
 
@@ -79,6 +80,9 @@ bool has_next_page(const list_request& request, int64_t count, std::size_t rows)
   return rows == request.limit && request.start + rows < static_cast<uint64_t>(count);
 }
 
+// A page that starts at or past the walk's count holds nothing.
+bool page_is_past_end(uint64_t start, int64_t count) { return count <= 0 || start >= static_cast<uint64_t>(count); }
+
 // {"count": N, "start": "S", "limit": "L", "records": [...], "next": "..."}.
 // start and limit are strings in DailyStory's example, and echoed as such;
 // `next` (absent on the last page) is ours, and DailyStory ignores it.
@@ -109,32 +113,50 @@ std::string page_json(const mapping::catalog& catalog, const list_request& reque
 // followed, for a repeat of this request; the one before it is dropped. The
 // walk either ends here (logged and counted, unless this page is a repeat and
 // that was done already) or is stored under the start its next page will ask
-// for, with the key of the last row served.
-void advance_walk(sync_cursors& cursors, observe::metrics* metrics, const mapping::catalog& catalog,
-                  const list_request& request, const std::string& client, const std::string& since,
-                  sync_cursor next, int64_t count, const pqxx::result& rows, const std::string* resumed_from) {
+// for, with the key of the last row served. Returns the same changes for the
+// shared store (when `shared`), to be written before the page is answered.
+cursors::store_writes advance_walk(sync_cursors& cursors, observe::metrics* metrics,
+                                   const mapping::catalog& catalog, const list_request& request,
+                                   const cursors::walk_position& position, sync_cursor next, int64_t count,
+                                   const pqxx::result& rows, const std::optional<sync_cursor>& resumed,
+                                   bool shared) {
+  cursors::store_writes writes;
   const uint64_t end = request.start + rows.size();
   const auto baseline = static_cast<uint64_t>(next.baseline_count);
-  const auto past = [baseline](uint64_t position) { return position > baseline ? position - baseline : 0; };
+  const auto past = [baseline](uint64_t at) { return at > baseline ? at - baseline : 0; };
   next.walk.pages += 1;
   next.walk.records += rows.size();
   next.walk.past_baseline += past(end) - past(request.start);
   const bool repeat = next.followed;
-  if (resumed_from) {
-    cursors.mark_followed(*resumed_from);
-    if (!next.continued_from.empty()) cursors.erase(next.continued_from);
-    next.continued_from = *resumed_from;
+  if (resumed) {
+    const auto resumed_from = position.local_key();
+    cursors.mark_followed(resumed_from);
+    if (shared) {
+      auto followed = *resumed;
+      followed.followed = true;
+      writes.set.emplace_back(cursors::store_key(resumed_from), cursors::encode_walk(position, followed));
+    }
+    if (!next.continued_from.empty()) {
+      cursors.erase(next.continued_from);
+      if (shared) writes.erase.push_back(cursors::store_key(next.continued_from));
+    }
+    next.continued_from = resumed_from;
   }
   next.followed = false;
   if (!has_next_page(request, count, rows.size())) {
     if (!repeat) report_walk(next.walk, true, metrics);
-    return;
+    return writes;
   }
   const auto& last = rows[rows.size() - 1];
   const auto keyset = static_cast<pqxx::row::size_type>(catalog.sql_columns);
   next.last_updated_at = last[keyset].c_str();
   next.last_id = last[keyset + 1].c_str();
-  cursors.store(sync_cursors::key(client, since, end), std::move(next));
+  auto next_position = position;
+  next_position.start = end;
+  const auto key = next_position.local_key();
+  if (shared) writes.set.emplace_back(cursors::store_key(key), cursors::encode_walk(next_position, next));
+  cursors.store(key, std::move(next));
+  return writes;
 }
 
 reply json_reply(std::string body, std::size_t records) {
@@ -178,12 +200,17 @@ std::shared_ptr<const compiled_mapping> compiled_mapping::compile(mapping::catal
   compiled->queries = sql::customer_queries::build(catalog, sync_overlap);
   compiled->catalog = std::make_shared<const mapping::catalog>(std::move(catalog));
   compiled->generation = next_generation++;
+  const auto& q = compiled->queries;
+  compiled->version = cursors::sha256_hex(compiled->catalog->source.time_zone.value + '\x1f' + q.by_id + '\x1f' +
+                                          q.count_since + '\x1f' + q.list_since + '\x1f' + q.list_after +
+                                          '\x1f' + q.count_changed);
   return compiled;
 }
 
 customer_api::customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool,
-                           sync_cursors& cursors, observe::metrics* metrics, statement_mode mode)
-    : mapping_(std::move(mapping)), pool_(pool), cursors_(cursors), metrics_(metrics), mode_(mode) {}
+                           sync_cursors& cursors, observe::metrics* metrics, statement_mode mode,
+                           cursors::redis_store* store)
+    : mapping_(std::move(mapping)), pool_(pool), cursors_(cursors), metrics_(metrics), mode_(mode), store_(store) {}
 
 conversion_warning customer_api::warner() const {
   return [metrics = metrics_](std::string_view id, const mapping::resolved_field& field, std::string_view text) {
@@ -225,47 +252,76 @@ void customer_api::get_customer(std::string id, responder respond) {
 
 void customer_api::list_customers(list_request request, responder respond) {
   auto m = current();
-  const std::string since = request.since ? request.since->literal : "-infinity";
-  const std::string client = request.client + "/" + std::to_string(m->generation);
+  cursors::walk_position position{request.client, m->version,
+                                  request.since ? request.since->literal : "-infinity", request.start};
   // A walk's first page always starts afresh; later pages resume where the
-  // previous one ended, when we served it.
-  const std::string resume_key = sync_cursors::key(client, since, request.start);
-  std::optional<sync_cursor> resume;
-  if (request.start > 0) resume = cursors_.find(resume_key);
-  if (metrics_)
-    metrics_->sync_page(request.start == 0 ? observe::metrics::page_continuation::first
-                        : resume         ? observe::metrics::page_continuation::keyset
-                                         : observe::metrics::page_continuation::offset);
+  // previous one ended, when we (or, with a shared store, any replica) served it.
+  if (request.start == 0 || !store_) {
+    std::optional<sync_cursor> resume;
+    if (request.start > 0) resume = cursors_.find(position.local_key());
+    count_continuation(request, resume.has_value());
+    return serve_page(std::move(m), std::move(request), std::move(position), std::move(resume), std::move(respond));
+  }
+  auto key = cursors::store_key(position.local_key());
+  store_->load(std::move(key), [this, m = std::move(m), request = std::move(request), position = std::move(position),
+                                respond = std::move(respond)](cursors::store_status, std::optional<std::string> record) mutable {
+    std::optional<sync_cursor> resume;
+    if (record) resume = cursors::decode_walk(position, *record);
+    if (resume) {
+      if (metrics_) metrics_->sync_page_from_store();
+    } else {
+      // The store is down or slow, or lost the walk (written while it was
+      // down): this replica's own cursor, if it served the previous page.
+      resume = cursors_.find(position.local_key());
+    }
+    count_continuation(request, resume.has_value());
+    serve_page(std::move(m), std::move(request), std::move(position), std::move(resume), std::move(respond));
+  });
+}
 
+void customer_api::count_continuation(const list_request& request, bool resumed) const {
+  if (!metrics_) return;
+  using how = observe::metrics::page_continuation;
+  metrics_->sync_page(request.start == 0 ? how::first : resumed ? how::keyset : how::offset);
+}
+
+void customer_api::serve_page(std::shared_ptr<const compiled_mapping> m, list_request request,
+                              cursors::walk_position position, std::optional<sync_cursor> resume,
+                              responder respond) {
   // A sync served by a standby saw only what it had replayed: the window
   // reaches back as far again as a standby may lag (0 without replicas).
   const auto lag_allowance = pool_.lag_allowance();
-
   pool_.submit(
-      [&cursors = cursors_, metrics = metrics_, m, request, since, client, resume_key, resume, lag_allowance,
-       respond, mode = mode_, warn = warner()](db::lease& lease) {
+      [&cursors = cursors_, metrics = metrics_, store = store_, m, request, position, resume, lag_allowance, respond,
+       mode = mode_, warn = warner()](db::lease& lease) {
         statement_runner run(lease, *m, mode);
         sync_cursor next;
         pqxx::result rows;
         int64_t count = 0;
+        // Every page of a walk reads the same window: last_updated, widened
+        // by the lag a standby may have.
+        const auto window = run.widened(position.since, lag_allowance);
+        // The count comes first: a start at or past it gets an empty page
+        // without the list query scanning the index for nothing.
         if (resume) {
           next = *resume;
-          rows = run("list_after", resume->last_updated_at, resume->last_id, request.limit, since);
           // Rows stamped after the walk began are still ahead of it, at the end.
           const int64_t changed = next.baseline_max_updated_at
-                                      ? run("count_changed", *next.baseline_max_updated_at, since)[0][0].as<int64_t>()
+                                      ? run("count_changed", *next.baseline_max_updated_at, window)[0][0].as<int64_t>()
                                       : 0;
           count = next.baseline_count + changed;
+          if (!page_is_past_end(request.start, count))
+            rows = run("list_after", resume->last_updated_at, resume->last_id, request.limit, window);
         } else {
-          const auto window = run.widened(since, lag_allowance);
           const auto totals = run("count_since", window);
           next.baseline_count = totals[0][0].as<int64_t>();
           if (!totals[0][1].is_null()) next.baseline_max_updated_at = totals[0][1].c_str();
           count = next.baseline_count;
           next.walk.client = request.client;
-          next.walk.since = since;
+          next.walk.since = position.since;
           if (request.start > 0) next.walk.offset_pages = 1;
-          rows = run("list_since", window, request.limit, static_cast<long long>(request.start));
+          if (!page_is_past_end(request.start, count))
+            rows = run("list_since", window, request.limit, static_cast<long long>(request.start));
         }
 
         std::optional<std::string> next_target;
@@ -275,9 +331,15 @@ void customer_api::list_customers(list_request request, responder respond) {
             page_json(*m->catalog, request, count, rows, next_target, warn),
             rows.size());
         if (next_target) reply.headers.emplace_back("Link", next_link_header(*next_target));
-        advance_walk(cursors, metrics, *m->catalog, request, client, since, std::move(next), count, rows,
-                     resume ? &resume_key : nullptr);
-        respond(std::move(reply));
+        auto writes = advance_walk(cursors, metrics, *m->catalog, request, position, std::move(next), count, rows,
+                                   resume, store != nullptr);
+        // Written before the page is answered: the client's next request may
+        // reach another replica at once. A store that fails does not hold the
+        // page back; the walk then continues here, or by OFFSET elsewhere.
+        if (!store || (writes.set.empty() && writes.erase.empty())) return respond(std::move(reply));
+        store->save(std::move(writes), [respond, reply = std::move(reply)](cursors::store_status) mutable {
+          respond(std::move(reply));
+        });
       },
       [respond](db::failure f) { respond(failure_reply(f)); });
 }

@@ -13,6 +13,8 @@
 #include "api/records.h"
 #include "api/reply.h"
 #include "api/sync_cursors.h"
+#include "cursors/redis_store.h"
+#include "cursors/walk_record.h"
 #include "db/pool.h"
 #include "mapping/catalog.h"
 #include "observe/metrics.h"
@@ -26,6 +28,9 @@ struct compiled_mapping {
   mapping::catalog_ptr catalog;
   sql::customer_queries queries;
   uint64_t generation = 0;
+  // The same on every replica for the same SQL and time zone (SHA-256): a walk
+  // continues by keyset only under the version it started with.
+  std::string version;
 
   static std::shared_ptr<const compiled_mapping> compile(mapping::catalog catalog,
                                                         std::chrono::seconds sync_overlap);
@@ -77,9 +82,11 @@ class statement_runner {
 
 class customer_api {
  public:
-  // `metrics` may be null (the tools).
+  // `metrics` may be null (the tools). `store` (may be null: none) shares
+  // walks with other replicas; it must outlive every request.
   customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool,
-               sync_cursors& cursors, observe::metrics* metrics, statement_mode mode = {});
+               sync_cursors& cursors, observe::metrics* metrics, statement_mode mode = {},
+               cursors::redis_store* store = nullptr);
 
   // REQUIRES: `id` passed check_customer_id.
   void get_customer(std::string id, responder respond);
@@ -91,12 +98,18 @@ class customer_api {
 
  private:
   conversion_warning warner() const;
+  // Counts how a list page continued its walk: first, keyset or OFFSET.
+  void count_continuation(const list_request& request, bool resumed) const;
+  // The page at `position`, resumed from `resume` when there is one.
+  void serve_page(std::shared_ptr<const compiled_mapping> m, list_request request,
+                  cursors::walk_position position, std::optional<sync_cursor> resume, responder respond);
 
   std::shared_ptr<const compiled_mapping> mapping_;
   db::pool& pool_;
   sync_cursors& cursors_;
   observe::metrics* metrics_;
   statement_mode mode_;
+  cursors::redis_store* store_;
 };
 
 // Logs the summary of a walk that ended, and counts it.

@@ -123,6 +123,10 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
     ("max-replica-lag-seconds", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.max_replica_lag.count())), "read nothing from a standby lagging more than this; with replicas, widen list windows by it")
     ("sync-cursor-limit", po::value<unsigned>()->default_value(defaults.sync_cursor_limit), "paged syncs remembered for keyset continuation")
     ("sync-cursor-ttl-seconds", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.sync_cursor_ttl.count())), "how long an idle paged sync is remembered")
+    ("cursor-store", po::value<std::string>(), "redis://[[user]:password@]host[:port][/db] (rediss:// for TLS): share walks' cursors among replicas")
+    ("cursor-store-ca-file", po::value<std::string>(), "rediss://: CA certificates (PEM) to verify the cursor store by (default: the system's)")
+    ("cursor-store-password-file", po::value<std::string>(), "file holding the cursor store's password (not readable by every user)")
+    ("cursor-store-timeout-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.cursor_store_timeout.count())), "cursor store deadline; past it a page goes on without the store")
     ("db-pool-size", po::value<unsigned>()->default_value(defaults.db_pool_size), "database connections")
     ("pool-wait-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.pool_wait.count())), "wait for a free connection before 503")
     ("statement-timeout-ms", po::value<unsigned>()->default_value(static_cast<unsigned>(defaults.statement_timeout.count())), "query time limit before 504")
@@ -221,6 +225,13 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
   s.max_replica_lag = std::chrono::seconds(vm["max-replica-lag-seconds"].as<unsigned>());
   s.sync_cursor_limit = vm["sync-cursor-limit"].as<unsigned>();
   s.sync_cursor_ttl = std::chrono::seconds(positive<unsigned>(vm, "sync-cursor-ttl-seconds"));
+  if (vm.count("cursor-store")) s.cursor_store = vm["cursor-store"].as<std::string>();
+  if (vm.count("cursor-store-password-file"))
+    s.cursor_store_password_file = vm["cursor-store-password-file"].as<std::string>();
+  if (vm.count("cursor-store-ca-file")) s.cursor_store_ca_file = vm["cursor-store-ca-file"].as<std::string>();
+  if ((!s.cursor_store_password_file.empty() || !s.cursor_store_ca_file.empty()) && s.cursor_store.empty())
+    throw usage_error("--cursor-store-password-file and --cursor-store-ca-file need --cursor-store");
+  s.cursor_store_timeout = millis(vm, "cursor-store-timeout-ms");
   s.db_pool_size = positive<unsigned>(vm, "db-pool-size");
   s.pool_wait = millis(vm, "pool-wait-ms");
   s.statement_timeout = millis(vm, "statement-timeout-ms");

@@ -69,6 +69,13 @@ struct settings {
   unsigned sync_cursor_limit = 10000;   // walks remembered for keyset paging
   std::chrono::seconds sync_cursor_ttl{3600};  // a walk idle longer falls back to OFFSET
 
+  // Shared cursor store (issue 15): walks' states in Redis, so that any
+  // replica continues any walk by keyset. Empty: this replica's cursors only.
+  std::string cursor_store;                // --cursor-store redis://[[user]:password@]host[:port][/db]
+  std::string cursor_store_password_file;  // the password, instead of in the URL
+  std::string cursor_store_ca_file;        // rediss://: CA certificates (PEM) to verify Redis by; empty: the system's
+  milliseconds cursor_store_timeout{10};   // an operation's deadline; then the request goes on without it
+
   // Database
   unsigned db_pool_size = 4;         // connections (and database worker threads)
   milliseconds pool_wait{2000};      // how long a request waits for a free connection: then 503

@@ -31,6 +31,10 @@ const char* continuation_label(metrics::page_continuation how) {
   return "offset";
 }
 
+// The cursor store answers in well under a millisecond, or times out in a few.
+const prometheus::Histogram::BucketBoundaries store_buckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1};
+
 }  // namespace
 
 metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
@@ -78,6 +82,16 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   for (const char* completed : {"true", "false"}) syncs_->Add({{"completed", completed}});
   for (auto how : {page_continuation::first, page_continuation::keyset, page_continuation::offset})
     sync_pages_->Add({{"continuation", continuation_label(how)}});
+  sync_pages_from_store_ = &BuildCounter().Name("storygate_sync_pages_from_store_total")
+                               .Help("List pages whose walk was continued from the shared cursor store")
+                               .Register(*registry_).Add({});
+  cursor_store_seconds_ = &BuildHistogram().Name("storygate_cursor_store_duration_seconds")
+                               .Help("Cursor store operations, from the call to the answer, by operation")
+                               .Register(*registry_);
+  cursor_store_errors_ = &BuildCounter().Name("storygate_cursor_store_errors_total")
+                              .Help("Cursor store operations that failed (the request went on without the "
+                                    "store), by operation and reason")
+                              .Register(*registry_);
   pool_ = &BuildGauge().Name("storygate_db_pool").Help("Database pool: size, busy, waiting, connected")
                .Register(*registry_);
   // Labelled by server (host:port/db as user): one per --database-url and
@@ -123,6 +137,14 @@ void metrics::coercion_warning(std::string_view field) {
 
 void metrics::sync_page(page_continuation how) {
   sync_pages_->Add({{"continuation", continuation_label(how)}}).Increment();
+}
+
+void metrics::sync_page_from_store() { sync_pages_from_store_->Increment(); }
+
+void metrics::cursor_store_done(std::string_view op, std::string_view outcome, std::chrono::duration<double> took) {
+  const std::string name(op);
+  cursor_store_seconds_->Add({{"op", name}}, store_buckets).Observe(took.count());
+  if (outcome != "ok") cursor_store_errors_->Add({{"op", name}, {"reason", std::string(outcome)}}).Increment();
 }
 
 void metrics::sync_finished(bool followed_to_end, std::size_t records, std::size_t duplicates,

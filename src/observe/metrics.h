@@ -40,6 +40,11 @@ class metrics {
   // from the cursor store before its last page). `took` is from its first page.
   void sync_finished(bool followed_to_end, std::size_t records, std::size_t duplicates,
                      std::chrono::duration<double> took);
+  // A page whose walk was continued from the shared cursor store.
+  void sync_page_from_store();
+  // One cursor store operation ("load", "save") and how it ended ("ok",
+  // "timeout", "unavailable", "error"), timed from the call to the answer.
+  void cursor_store_done(std::string_view op, std::string_view outcome, std::chrono::duration<double> took);
   void auth_failure();
   // A /readyz check answered: the database answered (ok) or not.
   void readiness_checked(bool ready);
@@ -64,6 +69,9 @@ class metrics {
   prometheus::Counter* sync_records_;
   prometheus::Counter* sync_duplicates_;
   prometheus::Counter* auth_failures_;
+  prometheus::Counter* sync_pages_from_store_;
+  prometheus::Family<prometheus::Histogram>* cursor_store_seconds_;
+  prometheus::Family<prometheus::Counter>* cursor_store_errors_;
   prometheus::Family<prometheus::Gauge>* pool_;
   prometheus::Family<prometheus::Gauge>* server_up_;
   prometheus::Family<prometheus::Gauge>* server_standby_;

@@ -19,6 +19,7 @@
 #               capabilities, resources; the ConfigMap key is mounted where --mapping
 #               points and matches mappings/demo.yaml; every secretKeyRef exists in
 #               secret.example.yaml; the Service, PDB and HPA point at the Deployment;
+#               the Ingress hashes on the Authorization header and leads to the Service;
 #               every file is in kustomization.yaml (secret.example.yaml on purpose not);
 #               the overlays in deploy/kubernetes-overlays (ingress, NLB with the PROXY
 #               protocol) build on it, list their files and pass only options storygate has;
@@ -502,6 +503,24 @@ if hpa:
         fail(f"{where}: need 1 <= minReplicas <= maxReplicas")
     ok(f"{where}: scales Deployment {dep_name} on CPU")
 
+# Affinity by client (issue 15): without it, a load balancer spreads a walk's pages over the
+# replicas and every page that lands elsewhere falls back to OFFSET.
+ingress_file, ingress = one("Ingress")
+if ingress:
+    where = f"deploy/kubernetes/{ingress_file}"
+    annotations = (ingress.get("metadata") or {}).get("annotations") or {}
+    if annotations.get("nginx.ingress.kubernetes.io/upstream-hash-by") != "$http_authorization":
+        fail(f"{where}: needs nginx.ingress.kubernetes.io/upstream-hash-by: \"$http_authorization\" "
+             "(one client on one replica)")
+    services = {(svc.get("metadata") or {}).get("name") for _, svc in objects("Service")}
+    backends = [((p.get("backend") or {}).get("service") or {}).get("name")
+                for rule in (ingress.get("spec") or {}).get("rules") or []
+                for p in (rule.get("http") or {}).get("paths") or []]
+    if not backends or any(b not in services for b in backends):
+        fail(f"{where}: every path must lead to a Service of deploy/kubernetes, found {backends}")
+    else:
+        ok(f"{where}: routes by the Authorization header to Service {backends[0]}")
+
 kust = (docs.get("kustomization.yaml") or [{}])[0]
 if not kust:
     fail("deploy/kubernetes/kustomization.yaml is missing")
@@ -617,7 +636,7 @@ install_deps = os.path.join(root, "scripts", "install-deps.sh")
 # and what the runtime stage installs by its own (runtime) names.
 NOT_FOR_BUILD = {"libgtest-dev", "googletest", "postgresql-15", "postgresql-client-15",
                  "tzdata", "curl", "ca-certificates", "python3", "python3-yaml", "systemd", "openssl", "pgbouncer",
-                 "nginx-light", "haproxy", "sslscan",
+                 "nginx-light", "haproxy", "sslscan", "redis-server",
                  "help2man", "lintian", "mmdebstrap", "prometheus"}  # the Debian package, its tests, promtool
 # Libraries of debian:12-slim itself (apt needs them), so no install line names them.
 IN_BASE_IMAGE = {"libc6", "libgcc-s1", "libstdc++6"}

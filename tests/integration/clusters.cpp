@@ -290,8 +290,6 @@ void wait_until_listening(const child_process& process, unsigned short port, con
 
 pgbouncer::pgbouncer(const pgbouncer_options& options, unsigned short port) : port_(port) {
   const std::string binary = "/usr/sbin/pgbouncer";
-  if (access(binary.c_str(), X_OK) != 0)
-    throw std::runtime_error(binary + " not found: install the Debian package pgbouncer (scripts/install-deps.sh)");
   dir_ = make_temp_dir("scale-pgbouncer");
   std::ostringstream ini;
   ini << "[databases]\n";
@@ -346,5 +344,67 @@ int pgbouncer::pid() const { return process_ ? process_->pid() : -1; }
 void pgbouncer::stop() { process_.reset(); }  // SIGTERM: pgbouncer's immediate shutdown
 
 std::string pgbouncer::log() const { return process_ ? process_->log() : ""; }
+
+// --- redis-server, and HAProxy round-robin before replicas ---------------------
+
+redis_server::redis_server(unsigned short port, const std::string& password, const std::string& tls_cert,
+                           const std::string& tls_key)
+    : port_(port), tls_(!tls_cert.empty()) {
+  dir_ = make_temp_dir("scale-redis");
+  std::ostringstream conf;
+  conf << "bind 127.0.0.1\ndir " << dir_ << "\n"
+       << "save \"\"\nappendonly no\ndaemonize no\nprotected-mode yes\n";
+  if (tls_)
+    conf << "port 0\ntls-port " << port << "\ntls-cert-file " << tls_cert << "\ntls-key-file " << tls_key
+         << "\ntls-auth-clients no\n";
+  else
+    conf << "port " << port << "\n";
+  if (!password.empty()) conf << "requirepass " << password << "\n";
+  std::ofstream(dir_ + "/redis.conf") << conf.str();
+  start();
+}
+
+redis_server::~redis_server() {
+  process_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+void redis_server::start() {
+  process_ = std::make_unique<child_process>(std::vector<std::string>{"/usr/bin/redis-server", dir_ + "/redis.conf"},
+                                             dir_ + "/redis.log");
+  wait_until_listening(*process_, port_, "redis-server");
+}
+
+void redis_server::stop() { process_.reset(); }
+
+std::string redis_server::log() const { return tail(read_file(dir_ + "/redis.log")); }
+
+haproxy::haproxy(const std::vector<unsigned short>& backend_ports, unsigned short port) : port_(port) {
+  dir_ = make_temp_dir("scale-haproxy");
+  std::ostringstream cfg;
+  cfg << "global\n  pidfile " << dir_ << "/haproxy.pid\n  log stdout format raw local0\n\n"
+      << "defaults\n  mode http\n  log global\n  option httplog\n"
+      << "  timeout connect 1s\n  timeout client 30s\n  timeout server 30s\n"
+      // A replica that refuses the connection (killed, restarting) costs a
+      // retry on the next one, not an error: as a Service with readiness does.
+      << "  retries 3\n  option redispatch 1\n  retry-on conn-failure empty-response\n\n"
+      << "frontend api\n  bind 127.0.0.1:" << port << "\n  default_backend storygate\n\n"
+      << "backend storygate\n  balance roundrobin\n";
+  for (std::size_t i = 0; i < backend_ports.size(); ++i)
+    cfg << "  server replica" << i << " 127.0.0.1:" << backend_ports[i] << " check inter 200ms fall 1 rise 1\n";
+  std::ofstream(dir_ + "/haproxy.cfg") << cfg.str();
+  process_ = std::make_unique<child_process>(
+      std::vector<std::string>{"/usr/sbin/haproxy", "-db", "-f", dir_ + "/haproxy.cfg"}, dir_ + "/haproxy.log");
+  wait_until_listening(*process_, port_, "haproxy");
+}
+
+haproxy::~haproxy() {
+  process_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string haproxy::log() const { return tail(read_file(dir_ + "/haproxy.log")); }
 
 }  // namespace storygate::testing

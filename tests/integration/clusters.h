@@ -107,11 +107,57 @@ class pgbouncer {
   std::string admin_url() const { return pg_url(port_, "postgres", "pgbouncer"); }  // the admin console
   std::string log() const;
   const std::string& config() const { return config_; }
+  void stop();  // SIGTERM, as a crashed or restarted pgbouncer would leave its clients
 
  private:
-  void stop();
   std::string dir_;
   std::string config_;
+  unsigned short port_;
+  std::unique_ptr<child_process> process_;
+};
+
+// redis-server on 127.0.0.1:port, with no persistence, its files in a
+// folder of its own (deleted at destruction). `password`: requirepass.
+// With `tls_cert` and `tls_key` (PEM) it speaks TLS only on that port (no
+// client certificates asked for). stop() and start() again keep the port: a
+// store that goes away and comes back.
+class redis_server {
+ public:
+  explicit redis_server(unsigned short port, const std::string& password = "", const std::string& tls_cert = "",
+                        const std::string& tls_key = "");
+  ~redis_server();
+  redis_server(const redis_server&) = delete;
+  redis_server& operator=(const redis_server&) = delete;
+
+  void start();
+  void stop();
+  unsigned short port() const { return port_; }
+  std::string url() const { return (tls_ ? "rediss://localhost:" : "redis://127.0.0.1:") + std::to_string(port_); }
+  std::string log() const;
+
+ private:
+  std::string dir_;
+  unsigned short port_;
+  bool tls_ = false;
+  std::unique_ptr<child_process> process_;
+};
+
+// HAProxy (Debian's haproxy) in front of storygate replicas on 127.0.0.1,
+// `balance roundrobin` with no affinity, retrying a refused connection on the
+// next replica (what a Kubernetes Service does while a pod is replaced).
+// Configuration, pid file and log in a folder of its own.
+class haproxy {
+ public:
+  haproxy(const std::vector<unsigned short>& backend_ports, unsigned short port);
+  ~haproxy();
+  haproxy(const haproxy&) = delete;
+  haproxy& operator=(const haproxy&) = delete;
+
+  unsigned short port() const { return port_; }
+  std::string log() const;
+
+ private:
+  std::string dir_;
   unsigned short port_;
   std::unique_ptr<child_process> process_;
 };

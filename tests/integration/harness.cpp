@@ -276,7 +276,9 @@ struct server::output_reader {
 
 server::server(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
   std::vector<std::string> full = args;
-  full.insert(full.end(), {"--listen", "127.0.0.1", "--port", "0"});
+  full.insert(full.end(), {"--listen", "127.0.0.1"});
+  // A fixed port when the test names one (a replica restarted behind a balancer).
+  if (std::find(args.begin(), args.end(), "--port") == args.end()) full.insert(full.end(), {"--port", "0"});
   // Every suite's requests come from 127.0.0.1, and several send bad
   // credentials on purpose: the lockout has a test of its own (security_test).
   if (std::find(args.begin(), args.end(), "--auth-max-failures") == args.end())

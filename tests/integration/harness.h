@@ -72,7 +72,8 @@ process_result run_storygate(const std::vector<std::string>& args,
                              const std::map<std::string, std::string>& env = {},
                              std::chrono::seconds timeout = std::chrono::seconds(30));
 
-// storygate serve on port 0; the constructor waits for its "listening" line.
+// storygate serve on port 0 (or the --port in `args`); the constructor waits
+// for its "listening" line.
 class server {
  public:
   server(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
