@@ -548,12 +548,14 @@ peak_after_runs=$(vm_mb VmHWM)
 stop_server
 
 # The floor: the mapped rows the walk delivered, in its order, by the plainest query:
-# list_after's select list and FROM, count_since's WHERE (last_updated and the
-# mapping's filter), the ORDER BY, and no LIMIT.
+# the select list and FROM with which list_after fetches a page's rows (its CROSS
+# JOIN LATERAL), count_since's WHERE over the keys (last_updated and the mapping's
+# filter), their ORDER BY, and no LIMIT.
 copy_sql=$(
-    sed -n '1,/^  FROM /p' "$work/list_after.sql"
-    sed -n '/^ WHERE /,$p' "$work/count_since.sql" | sed -e 's/\$1/'"'"'-infinity'"'"'/g'
-    grep '^ ORDER BY ' "$work/list_after.sql"
+    awk '/^ CROSS JOIN LATERAL \(SELECT / { p = 1; sub(/^ CROSS JOIN LATERAL \(/, "") } p && /^ WHERE / { exit } p' \
+        "$work/list_after.sql"
+    sed -n '/^ WHERE /,$p' "$work/count_since.sql" | sed -e 's/) AS storygate_keys$//' -e 's/\$1/'"'"'-infinity'"'"'/g'
+    grep -m 1 '^ ORDER BY ' "$work/list_after.sql"
 )
 [[ $copy_sql != *'$'[0-9]* ]] || die "the floor query still has parameters: $copy_sql"
 copy_best=""
@@ -580,7 +582,7 @@ sync_ratio=$(num "$sync_best / $copy_best" 2)
 baseline_max=$(PGOPTIONS="$session_options" "$PG_BIN/psql" -X -At -v ON_ERROR_STOP=1 "$reader_url" \
     -c "$(sed -e 's/\$1/'"'"'-infinity'"'"'/g' "$work/count_since.sql")" | cut -d'|' -f2)
 read -r _ count_first_ms _ <<<"$(pgbench_run 1 3 "$work/count_since.pgbench" -D p1=-infinity)"
-read -r _ count_later_ms _ <<<"$(pgbench_run 1 3 "$work/count_changed.pgbench" -D "p1=$baseline_max")"
+read -r _ count_later_ms _ <<<"$(pgbench_run 1 3 "$work/count_changed.pgbench" -D "p1=$baseline_max" -D p2=-infinity)"
 say "count: first page (count_since) $count_first_ms ms, keyset pages (count_changed > '$baseline_max') $count_later_ms ms"
 
 # Every page by OFFSET, as a sync that lands on a restarted server or another replica
