@@ -34,7 +34,7 @@ std::vector<uint64_t> seeds() {
     for (uint64_t seed; in >> seed;) out.push_back(seed);
     return out;
   }
-  for (uint64_t seed = 1; seed <= 40; ++seed) out.push_back(seed);
+  for (uint64_t seed = 1; seed <= 64; ++seed) out.push_back(seed);
   return out;
 }
 
