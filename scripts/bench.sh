@@ -723,7 +723,7 @@ sync_ratio=$(num "$sync_best / $copy_best" 2)
 baseline_max=$(PGOPTIONS="$session_options" "$PG_BIN/psql" -X -At -v ON_ERROR_STOP=1 "$reader_url" \
     -c "$(sed -e 's/\$1/'"'"'-infinity'"'"'/g' "$work/count_since.sql")" | cut -d'|' -f2)
 read -r _ count_first_ms _ <<<"$(pgbench_run 1 3 "$work/count_since.pgbench" -D p1=-infinity)"
-read -r _ count_later_ms _ <<<"$(pgbench_run 1 3 "$work/count_changed.pgbench" -D "p1=$baseline_max")"
+read -r _ count_later_ms _ <<<"$(pgbench_run 1 3 "$work/count_changed.pgbench" -D "p1=$baseline_max" -D p2=-infinity)"
 say "count: first page (count_since) $count_first_ms ms, keyset pages (count_changed > '$baseline_max') $count_later_ms ms"
 
 scale_out_sync

@@ -85,7 +85,6 @@ bool walks_an_index(const std::string& plan) {
   return false;
 }
 
-
 std::string index_advice(const mapping::catalog& c) {
   if (c.source.updated_at_is_expression)
     return "  The change time is an expression: index it with CREATE INDEX ON " + c.relation_display + " ((" +

@@ -52,6 +52,12 @@ std::chrono::seconds wall_clock_spread(const std::string& zone) {
   }
 }
 
+// `expression` computed once per statement (an InitPlan). In a filter, a
+// stable expression such as `$1::timestamptz AT TIME ZONE 'zone'` would be
+// computed again for every row a sequential scan reads; an index condition
+// uses the one value all the same.
+std::string once(const std::string& expression) { return "(SELECT " + expression + ")"; }
+
 // The rows whose served change time is at or after `last_updated` (the
 // parameter `param`, timestamptz text), widened back by the overlap.
 // Compared in the updated_at column's own type, so an index on it bounds the
@@ -63,11 +69,11 @@ std::string since_condition(const mapping::catalog& catalog, const std::string& 
   if (overlap.count() > 0)
     since = "(" + since + " - interval '" + std::to_string(overlap.count()) + " seconds')";
   switch (updated.source_type.oid) {
-    case db::oid::timestamptz: return updated.source_sql + " >= " + since;
+    case db::oid::timestamptz: return updated.source_sql + " >= " + once(since);
     // A date column only says which day: compare days so nothing changed
     // later on the same day is missed.
     case db::oid::date:
-      return updated.source_sql + " >= (" + since + " AT TIME ZONE " + zone + ")::date";
+      return updated.source_sql + " >= " + once("(" + since + " AT TIME ZONE " + zone + ")::date");
     default: break;
   }
   // A wall-clock column is served as the instant it names in the source
@@ -80,10 +86,10 @@ std::string since_condition(const mapping::catalog& catalog, const std::string& 
   // the rows of that band only (earlier ones are out, later ones in).
   const auto spread = wall_clock_spread(catalog.source.source_time_zone.value);
   const std::string wall = "(" + since + " AT TIME ZONE " + zone + ")";
-  if (spread.count() == 0) return updated.source_sql + " >= " + wall;
-  const std::string widen = " interval '" + std::to_string(spread.count()) + " seconds')";
-  return updated.source_sql + " >= (" + wall + " -" + widen + "\n   AND (" + updated.source_sql + " >= (" + wall +
-         " +" + widen + " OR " + as_timestamptz(updated, zone) + " >= " + since + ")";
+  if (spread.count() == 0) return updated.source_sql + " >= " + once(wall);
+  const std::string widen = " interval '" + std::to_string(spread.count()) + " seconds'";
+  return updated.source_sql + " >= " + once(wall + " -" + widen) + "\n   AND (" + updated.source_sql +
+         " >= " + once(wall + " +" + widen) + " OR " + as_timestamptz(updated, zone) + " >= " + once(since) + ")";
 }
 
 }  // namespace

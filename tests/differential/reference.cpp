@@ -238,6 +238,18 @@ std::map<std::string, std::pair<std::string, std::vector<std::string>>> referenc
   return out;
 }
 
+std::vector<std::string> reference::filtered_out_ids() {
+  std::vector<std::string> ids;
+  if (!s_.filtered) return ids;
+  pqxx::nontransaction tx(*c_);
+  const std::string id = "r." + quoted(s_.id_column) + "::text";
+  for (const auto& row : tx.exec("SELECT " + id + " FROM " + s_.relation_sql + " AS r WHERE NOT (" + s_.filter_sql +
+                                 ") AND r." + quoted(s_.id_column) + " IS NOT NULL EXCEPT SELECT " + id + " FROM " +
+                                 s_.relation_sql + " AS r WHERE " + s_.filter_sql + " ORDER BY 1"))
+    ids.push_back(row[0].c_str());
+  return ids;
+}
+
 void reference::exec(const std::string& sql) {
   pqxx::nontransaction tx(*c_);
   tx.exec(sql);

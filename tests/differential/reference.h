@@ -50,6 +50,9 @@ class reference {
   // Every id the mapping serves by id (canonical id JSON -> its id text and
   // the records it may be served as).
   std::map<std::string, std::pair<std::string, std::vector<std::string>>> by_id();
+  // Ids (as text) of rows the filter leaves out that no served row has:
+  // other tenants' customers, which must not be found.
+  std::vector<std::string> filtered_out_ids();
   // The canonical ids a list with `since` serves.
   std::set<std::string> listed_ids(const std::string& since);
   // Runs SQL that changes the data (the concurrent writer).

@@ -528,12 +528,18 @@ scenario generate(uint64_t seed) {
     written.emplace_back(id, change);
   }
   s.setup_sql += "ANALYZE " + s.relation_sql + ";\n";
+  // Sometimes a view of the table is served: no index of its own.
+  s.served_sql = s.relation_sql;
+  if (chance(rng, 0.2)) {
+    s.served_sql = quoted(s.schema) + "." + quoted(s.table + " View");
+    s.setup_sql += "CREATE VIEW " + s.served_sql + " AS SELECT * FROM " + s.relation_sql + ";\n";
+  }
 
   // The mapping, as a DBA would write it, every name quoted where it must be.
   std::ostringstream yaml;
   yaml << "time_zone: " << s.zone << "\n"
        << "source:\n"
-       << "  relation: " << yaml_text(s.relation_sql) << "\n"
+       << "  relation: " << yaml_text(s.served_sql) << "\n"
        << "  alias: " << yaml_text(s.alias) << "\n"
        << "  id: " << yaml_text(s.id_column) << "\n"
        << "  updated_at: " << change_yaml << "\n"

@@ -54,6 +54,7 @@ struct scenario {
   uint64_t seed = 0;
   std::string schema, table;  // raw names
   std::string relation_sql;   // "schema"."table"
+  std::string served_sql;     // what the mapping names: the table, or a view of it
   std::string alias;          // the mapping's alias for the source row, raw
   id_type id = id_type::integer;
   std::string id_column;      // raw

@@ -151,9 +151,9 @@ TEST(CustomerQueries, TimestampWithoutTimeZoneUpdatedAt) {
   const auto q = customer_queries::build(make_catalog(timestamp_type), 0s);
   const auto since = [](const std::string& param) {
     const std::string wall = "(" + param + "::timestamptz AT TIME ZONE 'America/Chicago')";
-    return R"("customer"."last_modified" >= ()" + wall + R"( - interval '3600 seconds')
-   AND ("customer"."last_modified" >= ()" + wall + R"( + interval '3600 seconds') OR ("customer"."last_modified" AT TIME ZONE 'America/Chicago') >= )" +
-           param + "::timestamptz)" + listed;
+    return R"("customer"."last_modified" >= (SELECT )" + wall + R"( - interval '3600 seconds')
+   AND ("customer"."last_modified" >= (SELECT )" + wall + R"( + interval '3600 seconds') OR ("customer"."last_modified" AT TIME ZONE 'America/Chicago') >= (SELECT )" +
+           param + "::timestamptz))" + listed;
   };
   EXPECT_EQ(q.count_since, count_since(since("$1")));
   EXPECT_EQ(q.list_since, offset_page(since("$1")));
@@ -167,7 +167,7 @@ TEST(CustomerQueries, TimestampInUtcNeedsNoRecheck) {
   c.source.source_time_zone.value = "UTC";
   c.fields.clear();
   EXPECT_EQ(customer_queries::build(c, 0s).count_since,
-            count_since(R"("customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'UTC'))" + listed));
+            count_since(R"("customer"."last_modified" >= (SELECT ($1::timestamptz AT TIME ZONE 'UTC')))" + listed));
 }
 
 // A zone PostgreSQL knows and this machine's tz database does not: the
@@ -177,15 +177,15 @@ TEST(CustomerQueries, ZoneUnknownHereWidensTheMost) {
   c.source.source_time_zone.value = "Mars/Olympus_Mons";
   c.fields.clear();
   EXPECT_EQ(customer_queries::build(c, 0s).count_since,
-            count_since(R"("customer"."last_modified" >= (($1::timestamptz AT TIME ZONE 'Mars/Olympus_Mons') - interval '172800 seconds')
-   AND ("customer"."last_modified" >= (($1::timestamptz AT TIME ZONE 'Mars/Olympus_Mons') + interval '172800 seconds') OR ("customer"."last_modified" AT TIME ZONE 'Mars/Olympus_Mons') >= $1::timestamptz))" +
+            count_since(R"("customer"."last_modified" >= (SELECT ($1::timestamptz AT TIME ZONE 'Mars/Olympus_Mons') - interval '172800 seconds')
+   AND ("customer"."last_modified" >= (SELECT ($1::timestamptz AT TIME ZONE 'Mars/Olympus_Mons') + interval '172800 seconds') OR ("customer"."last_modified" AT TIME ZONE 'Mars/Olympus_Mons') >= (SELECT $1::timestamptz)))" +
                         listed));
 }
 
 TEST(CustomerQueries, TimestamptzUpdatedAt) {
   const auto q = customer_queries::build(make_catalog(timestamptz_type), 0s);
   const auto since = [](const std::string& param) {
-    return R"("customer"."last_modified" >= )" + param + "::timestamptz" + listed;
+    return R"("customer"."last_modified" >= (SELECT )" + param + "::timestamptz)" + listed;
   };
   EXPECT_EQ(q.count_since, count_since(since("$1")));
   EXPECT_EQ(q.list_since, offset_page(since("$1")));
@@ -197,8 +197,8 @@ TEST(CustomerQueries, DateUpdatedAt) {
   const auto q = customer_queries::build(make_catalog(date_type), 0s);
   // Whole days: a change later on the day of last_updated is not missed.
   const auto since = [](const std::string& param) {
-    return R"("customer"."last_modified" >= ()" + param +
-           R"(::timestamptz AT TIME ZONE 'America/Chicago')::date)" + listed;
+    return R"("customer"."last_modified" >= (SELECT ()" + param +
+           R"(::timestamptz AT TIME ZONE 'America/Chicago')::date))" + listed;
   };
   EXPECT_EQ(q.count_since, count_since(since("$1")));
   EXPECT_EQ(q.list_since, offset_page(since("$1")));
@@ -208,13 +208,13 @@ TEST(CustomerQueries, DateUpdatedAt) {
 
 TEST(CustomerQueries, OverlapWidensLastUpdatedBackwards) {
   EXPECT_EQ(customer_queries::build(make_catalog(timestamptz_type), 60s).count_since,
-            count_since(R"("customer"."last_modified" >= ($1::timestamptz - interval '60 seconds'))" + listed));
+            count_since(R"("customer"."last_modified" >= (SELECT ($1::timestamptz - interval '60 seconds')))" + listed));
   EXPECT_EQ(customer_queries::build(make_catalog(timestamp_type), 60s).count_since,
-            count_since(R"("customer"."last_modified" >= ((($1::timestamptz - interval '60 seconds') AT TIME ZONE 'America/Chicago') - interval '3600 seconds')
-   AND ("customer"."last_modified" >= ((($1::timestamptz - interval '60 seconds') AT TIME ZONE 'America/Chicago') + interval '3600 seconds') OR ("customer"."last_modified" AT TIME ZONE 'America/Chicago') >= ($1::timestamptz - interval '60 seconds')))" +
+            count_since(R"("customer"."last_modified" >= (SELECT (($1::timestamptz - interval '60 seconds') AT TIME ZONE 'America/Chicago') - interval '3600 seconds')
+   AND ("customer"."last_modified" >= (SELECT (($1::timestamptz - interval '60 seconds') AT TIME ZONE 'America/Chicago') + interval '3600 seconds') OR ("customer"."last_modified" AT TIME ZONE 'America/Chicago') >= (SELECT ($1::timestamptz - interval '60 seconds'))))" +
                         listed));
   EXPECT_EQ(customer_queries::build(make_catalog(date_type), 3600s).count_since,
-            count_since(R"("customer"."last_modified" >= (($1::timestamptz - interval '3600 seconds') AT TIME ZONE 'America/Chicago')::date)" +
+            count_since(R"("customer"."last_modified" >= (SELECT (($1::timestamptz - interval '3600 seconds') AT TIME ZONE 'America/Chicago')::date))" +
                         listed));
 }
 
@@ -223,7 +223,7 @@ TEST(CustomerQueries, OverlapWidensLastUpdatedBackwards) {
 TEST(CustomerQueries, OverlapAppliesToEveryPage) {
   const auto q = customer_queries::build(make_catalog(timestamptz_type), 60s);
   const auto since = [](const std::string& param) {
-    return R"("customer"."last_modified" >= ()" + param + R"(::timestamptz - interval '60 seconds'))" + listed;
+    return R"("customer"."last_modified" >= (SELECT ()" + param + R"(::timestamptz - interval '60 seconds')))" + listed;
   };
   EXPECT_EQ(q.list_since, offset_page(since("$1")));
   EXPECT_EQ(q.list_after, keyset_page("timestamp with time zone", since("$4")));
@@ -238,7 +238,7 @@ TEST(CustomerQueries, FilterHoldsInEveryStatement) {
   const auto q = customer_queries::build(c, 0s);
   const std::string filter = "\n   AND (\"customer\".tenant = 1)";
   const auto since = [&](const std::string& param) {
-    return R"("customer"."last_modified" >= )" + param + "::timestamptz" + listed + filter;
+    return R"("customer"."last_modified" >= (SELECT )" + param + "::timestamptz)" + listed + filter;
   };
   EXPECT_EQ(q.by_id, records + from + R"(
  WHERE "customer"."cust_id" = $1)" + filter);
@@ -256,7 +256,7 @@ TEST(CustomerQueries, UniqueIdNeedsNoDistinct) {
   auto c = make_catalog(timestamptz_type);
   c.id_unique = true;
   const auto q = customer_queries::build(c, 0s);
-  const std::string since = R"("customer"."last_modified" >= $1::timestamptz)" + listed;
+  const std::string since = R"("customer"."last_modified" >= (SELECT $1::timestamptz))" + listed;
   EXPECT_EQ(q.count_since, R"(SELECT count(*), max(storygate_updated)::text
   FROM (SELECT "customer"."last_modified" AS storygate_updated, "customer"."cust_id" AS storygate_id)" +
                                from + "\n WHERE " + since + ") AS storygate_keys");
@@ -285,7 +285,7 @@ TEST(CustomerQueries, TextIdIsSelectedAsIs) {
   FROM (SELECT DISTINCT "customer"."last_modified" AS storygate_updated, "customer"."code" AS storygate_id
   FROM "legacy"."cust" AS "customer"
  WHERE ("customer"."last_modified", "customer"."code") > ($1::timestamp with time zone, $2::character varying(80))
-   AND "customer"."last_modified" >= $4::timestamptz
+   AND "customer"."last_modified" >= (SELECT $4::timestamptz)
    AND "customer"."code" IS NOT NULL
  ORDER BY "customer"."last_modified", "customer"."code"
  LIMIT $3) AS storygate_page
@@ -311,7 +311,7 @@ TEST(CustomerQueries, SourceZoneIsQuotedAsALiteral) {
   c.source.source_time_zone.value = "Bad'Zone";
   c.fields.clear();
   EXPECT_EQ(customer_queries::build(c, 0s).count_since,
-            count_since(R"("customer"."last_modified" >= ($1::timestamptz AT TIME ZONE 'Bad''Zone')::date)" + listed));
+            count_since(R"("customer"."last_modified" >= (SELECT ($1::timestamptz AT TIME ZONE 'Bad''Zone')::date))" + listed));
 }
 
 // ---------------------------------------------------------------- only placeholders
