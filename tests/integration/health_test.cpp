@@ -105,6 +105,25 @@ TEST(Health, ReadinessIsAnsweredWhileEveryPooledConnectionIsBusyAndCostsNoQuery)
   EXPECT_LE(most_sessions.load(), pool_size + 1);
 }
 
+// `check` says, for each server it would read from, what the pool's health
+// check finds there: a replica that does not answer is a warning, not a
+// failure (the primary serves meanwhile).
+TEST(Health, CheckNamesEachServerAndWarnsAboutOneThatIsDown) {
+  scratch_database db(read_file(source_path("tests/integration/fixtures/core.sql")));
+  const auto r = run_storygate({"check", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
+                                "--database-url", db.url(), "--replica-url",
+                                "postgresql://nobody@127.0.0.1:1/nowhere", "--connect-timeout-ms", "1000"},
+                               token_env());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("database 127.0.0.1:" + std::to_string(port_of(db.url())) + "/" + db.name() +
+                          " as postgres: primary\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("warning: database 127.0.0.1:1/nowhere as nobody: down: cannot connect to the database"),
+            std::string::npos)
+      << r.output;
+}
+
 // ---------------------------------------------------------------------------
 // 2. A replica that replays late.
 
