@@ -130,7 +130,7 @@ TEST(Health, CheckNamesEachServerAndWarnsAboutOneThatIsDown) {
 // ---------------------------------------------------------------------------
 // 2. A replica that replays late.
 
-constexpr auto apply_delay = std::chrono::seconds(3);
+constexpr auto apply_delay = std::chrono::seconds(4);
 const std::string lag_db = "lag_check";
 const std::string reader = "storygate_test_reader";
 // Which server answered: a standby is in recovery, the primary is not.
@@ -233,7 +233,7 @@ TEST_P(ReplicaLag, AChangeTheReplicaHadNotReplayedReachesTheNextSync) {
   ASSERT_TRUE(eventually([&] { return replica_has(seen_id, before); })) << replica_->server_log();
   touch(late_id);
   const auto late_changed = clock_type::now();
-  // Two seconds after the change: past the 1 s overlap, short of the 3 s delay.
+  // Two seconds after the change: past the 1 s overlap, short of the 4 s delay.
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const auto first_sync_time = now_as_last_updated(primary_url);
 
@@ -289,19 +289,20 @@ TEST_F(ReplicaLag, AStandbyLaggingPastTheBoundServesNothingUntilItCatchesUp) {
   }));
   server sg(with_overrides("STORYGATE_LAG_BOUND_TEST_OPTIONS",
                            {"serve", "--mapping", mapping_with(server_field, "bound.yaml"), "--database-url",
-                            replica_->url(reader, lag_db), "--max-replica-lag-seconds", "1"}),
+                            replica_->url(reader, lag_db), "--max-replica-lag-seconds", "2"}),
             token_env());
   // Nothing waits to be replayed: the standby lags 0.
   ASSERT_TRUE(eventually([&] { return http_get(sg.port(), "/readyz").status == 200u; })) << sg.logs();
   ASSERT_EQ(http_get(sg.port(), "/api/v1/customers?limit=1", bearer()).status, 200u);
 
-  // A change waits 3 s to be replayed: the standby lags more than 1 s meanwhile.
+  // A change waits 4 s to be replayed: for 2 s at least, the standby's last
+  // replayed transaction is older than 2 s, and the check sees it.
   const auto before = now_as_last_updated(primary_->admin_url(lag_db));
   query(primary_->admin_url(lag_db), "UPDATE legacy.cust_master SET last_chg_ts = now() AT TIME ZONE "
                                         "'America/Chicago' WHERE cust_no = 1021 RETURNING cust_no");
   http_response ready, page;
   EXPECT_TRUE(eventually([&] { return (ready = http_get(sg.port(), "/readyz")).status == 503u; },
-                         std::chrono::seconds(3)))
+                         std::chrono::seconds(4)))
       << ready.status << " " << ready.body;
   page = http_get(sg.port(), "/api/v1/customers?limit=1", bearer());
   const bool replayed_already =
