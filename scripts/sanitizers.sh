@@ -123,9 +123,9 @@ fi
 # reading the pool (OpsTest), the per-address lockout and rate-limit tables
 # shared by the I/O threads (SecurityTest), and the database failing under
 # load: restarts, a frozen path, pool exhaustion, terminated backends (Fault*,
-# Outage). Left out, as single-request or single-threaded: StartupTest,
+# Outage), and the pool's health-check threads read by /readyz under load (Health). Left out, as single-request or single-threaded: StartupTest,
 # ToolsTest, Demo, the mapping examples, and the unit tests.
-tsan_tests='^(ApiTest|Outage|OpsTest|.*SyncTest|LateCommitTest|HostileRequests|SecurityTest|Fault[A-Za-z]*)\.'
+tsan_tests='^(ApiTest|Outage|OpsTest|Health|.*SyncTest|LateCommitTest|HostileRequests|SecurityTest|Fault[A-Za-z]*)\.'
 
 if [[ $what == all || $what == tsan ]]; then
     start=$SECONDS

@@ -112,6 +112,8 @@ struct pool::target {
     health = std::move(found);
     if (was_up && !health.up)
       log::warn("database health check failed", {{"database", name}, {"detail", health.problem}});
+    else if (!was_up && health.up)
+      log::info("database health check answers again", {{"database", name}, {"state", describe_health(health)}});
     const bool now_lagging = lags_too_far(health, max_lag, health.checked_at);
     if (now_lagging != lagging)
       log::warn(now_lagging ? "standby lags too far behind; reading elsewhere until it catches up"

@@ -13,9 +13,13 @@ namespace storygate::db {
 // idle). Otherwise the age of the last replayed transaction is how far
 // behind it is. Both functions exist from
 // PostgreSQL 10 on; on a primary they are NULL and the lag is 0.
+//
+// Sent with exec_params (no parameters): libpqxx 6.4 leaks the result of a
+// statement the broken connection failed, and that path is the one the
+// sanitizers' suppression names (scripts/sanitizers/lsan.supp).
 probe_result probe_server(pqxx::connection_base& connection) {
   pqxx::nontransaction tx(connection);
-  const auto row = tx.exec(
+  const auto row = tx.exec_params(
       "SELECT pg_is_in_recovery(),"
       " CASE WHEN NOT pg_is_in_recovery() THEN 0"
       "      WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0"
