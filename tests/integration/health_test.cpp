@@ -276,8 +276,8 @@ TEST_P(ReplicaLag, AChangeTheReplicaHadNotReplayedReachesTheNextSync) {
 }
 
 INSTANTIATE_TEST_SUITE_P(PointedAt, ReplicaLag, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return std::string(info.param ? "AsReplicaUrl" : "AsDatabaseUrl");
+                         [](const ::testing::TestParamInfo<bool>& as) {
+                           return std::string(as.param ? "AsReplicaUrl" : "AsDatabaseUrl");
                          });
 
 // A standby past --max-replica-lag-seconds is read from by nobody: as the
@@ -308,7 +308,9 @@ TEST_F(ReplicaLag, AStandbyLaggingPastTheBoundServesNothingUntilItCatchesUp) {
   const bool replayed_already =
       query(replica_->admin_url(lag_db), "SELECT count(*) FROM legacy.cust_master WHERE cust_no = 1021 AND "
                                             "last_chg_ts > ('" + before + "'::timestamptz AT TIME ZONE 'America/Chicago')") == "1";
-  if (!replayed_already) EXPECT_EQ(page.status, 503u) << page.body;
+  if (!replayed_already) {
+    EXPECT_EQ(page.status, 503u) << page.body;
+  }
   EXPECT_TRUE(eventually([&] { return sg.logs().find("standby lags too far behind") != std::string::npos; })) << sg.logs();
 
   // Replayed: ready and serving again.
