@@ -444,11 +444,13 @@ scale_out_sync() {
     started+=("$!")
     for ((i = 0; i < 50; i++)); do ! port_free "$redis_port" && break; sleep 0.1; done
     replica_ports=()
+    # The replicas share the key that names clients, as they must to share walks.
+    client_key=$(openssl rand -hex 32)
     for i in 1 2; do
         next_port=$(free_port_from "$next_port")
         replica_ports+=("$next_port")
         next_port=$((next_port + 1))
-        STORYGATE_BEARER_TOKENS="$token" STORYGATE_DATABASE_URL="$reader_url" \
+        STORYGATE_BEARER_TOKENS="$token" STORYGATE_DATABASE_URL="$reader_url" STORYGATE_CLIENT_KEY="$client_key" \
             "$bin" serve --mapping mappings/demo.yaml --listen 127.0.0.1 --port "${replica_ports[-1]}" \
             --db-pool-size "$pool_size" --metrics-access loopback "${server_options[@]}" \
             --cursor-store "redis://127.0.0.1:$redis_port" 2>"$work/scaleout-replica$i.log" &

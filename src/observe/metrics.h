@@ -46,7 +46,7 @@ class metrics {
   // "timeout", "unavailable", "error"), timed from the call to the answer.
   void cursor_store_done(std::string_view op, std::string_view outcome, std::chrono::duration<double> took);
   void auth_failure();
-  // A /readyz check answered: the database answered (ok) or not.
+  // A /readyz probe answered: ready (ok) or not, by the pool's last health checks.
   void readiness_checked(bool ready);
 
   // The exposition text, with the pool's gauges read now.

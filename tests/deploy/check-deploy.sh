@@ -19,10 +19,11 @@
 #               capabilities, resources; the ConfigMap key is mounted where --mapping
 #               points and matches mappings/demo.yaml; every secretKeyRef exists in
 #               secret.example.yaml; the Service, PDB and HPA point at the Deployment;
-#               the Ingress hashes on the Authorization header and leads to the Service;
 #               every file is in kustomization.yaml (secret.example.yaml on purpose not);
 #               the overlays in deploy/kubernetes-overlays (ingress, NLB with the PROXY
 #               protocol) build on it, list their files and pass only options storygate has;
+#               the ingress overlay's Ingress hashes on the Authorization header and leads
+#               to the Service;
 #               `kubectl kustomize` builds the base and each overlay when kubectl is installed
 #   docker      the build stage installs exactly the build packages of
 #               scripts/install-deps.sh; the runtime stage has the package of every
@@ -503,23 +504,29 @@ if hpa:
         fail(f"{where}: need 1 <= minReplicas <= maxReplicas")
     ok(f"{where}: scales Deployment {dep_name} on CPU")
 
-# Affinity by client (issue 15): without it, a load balancer spreads a walk's pages over the
-# replicas and every page that lands elsewhere falls back to OFFSET.
-ingress_file, ingress = one("Ingress")
-if ingress:
-    where = f"deploy/kubernetes/{ingress_file}"
+base_services = {(svc.get("metadata") or {}).get("name") for _, svc in objects("Service")}
+
+
+def check_affinity(where, ingress):
+    """Affinity by client (issue 15): without it, a load balancer spreads a walk's pages over
+    the replicas and every page that lands elsewhere falls back to OFFSET."""
     annotations = (ingress.get("metadata") or {}).get("annotations") or {}
     if annotations.get("nginx.ingress.kubernetes.io/upstream-hash-by") != "$http_authorization":
         fail(f"{where}: needs nginx.ingress.kubernetes.io/upstream-hash-by: \"$http_authorization\" "
              "(one client on one replica)")
-    services = {(svc.get("metadata") or {}).get("name") for _, svc in objects("Service")}
+        return False
     backends = [((p.get("backend") or {}).get("service") or {}).get("name")
                 for rule in (ingress.get("spec") or {}).get("rules") or []
                 for p in (rule.get("http") or {}).get("paths") or []]
-    if not backends or any(b not in services for b in backends):
+    if not backends or any(b not in base_services for b in backends):
         fail(f"{where}: every path must lead to a Service of deploy/kubernetes, found {backends}")
-    else:
-        ok(f"{where}: routes by the Authorization header to Service {backends[0]}")
+        return False
+    ok(f"{where}: routes by the Authorization header to Service {backends[0]}")
+    return True
+
+
+if objects("Ingress"):
+    fail("deploy/kubernetes: the Ingress belongs in deploy/kubernetes-overlays/ingress (the NLB overlay has none)")
 
 kust = (docs.get("kustomization.yaml") or [{}])[0]
 if not kust:
@@ -551,6 +558,7 @@ else:
 # kustomize wants them outside the base): each parses, builds on the base, lists files
 # that exist, and passes only options storygate has.
 odir_root = os.path.join(deploy, "kubernetes-overlays")
+affine_ingresses = 0
 for overlay in sorted(os.listdir(odir_root)) if os.path.isdir(odir_root) else []:
     odir = os.path.join(odir_root, overlay)
     if not os.path.isdir(odir):
@@ -577,7 +585,12 @@ for overlay in sorted(os.listdir(odir_root)) if os.path.isdir(odir_root) else []
                 for a in c.get("args") or []:
                     if str(a).startswith("--") and str(a)[2:].split("=")[0] not in options:
                         fail(f"{where}/{n}: {a} is not a storygate option")
+        for d in ds:
+            if d.get("kind") == "Ingress" and check_affinity(f"{where}/{n}", d):
+                affine_ingresses += 1
     ok(f"{where}: an overlay of the base, {len(odocs)} files")
+if not affine_ingresses:
+    fail("deploy/kubernetes-overlays: no Ingress keeps one client on one replica")
 
 # ------------------------------------------------------------------------------ Dockerfile
 def dockerfile_stages(path):

@@ -32,6 +32,9 @@ namespace {
 
 const std::string since = "2023-01-01T00:00:00Z";
 constexpr int page_size = 5;
+// Every replica names clients with the same key, so they find each other's
+// walks in the store (storygate refuses --cursor-store without one).
+const std::string shared_client_key = "0123456789abcdef0123456789abcdef-shared-by-the-replicas";
 
 struct walk_result {
   std::set<int> delivered;
@@ -63,7 +66,8 @@ class SharedCursorsTest : public ::testing::Test {
     }
     return std::make_unique<server>(with_overrides("STORYGATE_SCALEOUT_OVERRIDES", args),
                                     std::map<std::string, std::string>{{"STORYGATE_DATABASE_URL", db_->url()},
-                                                                       {"STORYGATE_BEARER_TOKENS", test_token}});
+                                                                       {"STORYGATE_BEARER_TOKENS", test_token},
+                                                                       {"STORYGATE_CLIENT_KEY", shared_client_key}});
   }
 
   // A Redis that wants a password, or TLS, replacing the open one.
@@ -306,6 +310,20 @@ TEST_F(SharedCursorsTest, ATlsStoreIsUsedWhenItsCertificateIsTrustedOnly) {
   EXPECT_TRUE(result.failures.empty()) << result.failures.front();
   EXPECT_GE(metric("storygate_sync_pages_from_store_total"), result.pages - 1) << logs();
   EXPECT_EQ(metric("storygate_cursor_store_errors_total"), 0);
+}
+
+}  // namespace
+}  // namespace storygate::testing
+
+namespace storygate::testing {
+namespace {
+
+TEST(SharedCursorsStartUp, AStoreWithoutASharedClientKeyIsRefused) {
+  const auto r = run_storygate({"serve", "--mapping", source_path("mappings/demo.yaml"), "--listen", "127.0.0.1",
+                                "--port", "0", "--cursor-store", "redis://127.0.0.1:1"},
+                               {{"STORYGATE_DATABASE_URL", admin_url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("--cursor-store needs the key that names clients"), std::string::npos) << r.output;
 }
 
 }  // namespace
