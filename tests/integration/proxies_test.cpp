@@ -86,6 +86,19 @@ TEST_F(ProxiesTest, BehindHaproxyWithTheProxyProtocolOnlyTheFailingClientIsLocke
   EXPECT_TRUE(logged(*srv, R"("client":"127.0.0.3")")) << srv->logs();
 }
 
+// TLS passed through HAProxy: the PROXY header comes first, the ClientHello
+// after it (possibly in the same read); storygate hands what it read past the
+// header to the TLS handshake.
+TEST_F(ProxiesTest, TlsWorksBehindTheProxyProtocol) {
+  test_certificate c;
+  auto srv = start({"--trusted-proxy", "127.0.0.1", "--proxy-protocol", "--tls-cert", c.cert, "--tls-key", c.key});
+  haproxy_proxy haproxy(free_port(26350, 10), free_port(26360, 10), srv->port());
+  for (const auto port : {haproxy.v2_port(), haproxy.v1_port()}) {
+    const auto res = https_get(port, "/api/v1/customer/244988", c.cert, bearer());
+    EXPECT_EQ(res.status, 200u) << res.body;
+  }
+}
+
 // True when a keep-alive GET /healthz on `c` is answered 200.
 bool healthz_served(raw_connection& c) {
   if (!c.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::milliseconds(3000))) return false;
