@@ -177,6 +177,16 @@ TEST_F(ProxiesTest, IPv6ClientsAreCountedPerSlash64) {
   EXPECT_EQ(get_from("127.0.0.1", srv->port(), customer, plus(bearer(), "X-Forwarded-For", "2001:db8:1:3::1")), 200u);
 }
 
+// --rate-limit counts each client behind the proxy, not the proxy.
+TEST_F(ProxiesTest, RateLimitCountsEachClientBehindATrustedProxy) {
+  auto srv = start({"--trusted-proxy", "127.0.0.1", "--rate-limit", "1"});
+  const auto from = [](const std::string& client) { return plus(bearer(), "X-Forwarded-For", client); };
+  unsigned refused = 0;
+  for (int i = 0; i < 4; ++i) refused += get_from("127.0.0.1", srv->port(), customer, from("203.0.113.5")) == 429u;
+  EXPECT_GE(refused, 1u);  // a burst of 2 at 1 a second
+  EXPECT_EQ(get_from("127.0.0.1", srv->port(), customer, from("203.0.113.6")), 200u);
+}
+
 // Without trusted proxies a forged X-Forwarded-For changes nothing.
 TEST_F(ProxiesTest, ForgedForwardingHeadersFromUntrustedClientsChangeNothing) {
   auto srv = start({"--auth-max-failures", "3"});
