@@ -53,16 +53,18 @@ void listener::on_accept(boost::beast::error_code ec, net::ip::tcp::socket socke
   // A trusted proxy speaking the PROXY protocol names the client first:
   // the session admits the connection under that address.
   const bool proxied = !peer_error && context_.settings.proxy_protocol && context_.proxies.contains(peer.address());
+  bool admitted = !peer_error && context_.open_sessions.load() < context_.settings.max_connections;
   std::shared_ptr<void> admission;
-  if (!peer_error && context_.open_sessions.load() < context_.settings.max_connections)
-    admission = proxied ? std::make_shared<int>(0) : context_.per_address.admit(peer.address());
-  if (!admission) {
+  if (admitted && !proxied) {
+    admission = context_.per_address.admit(peer.address());
+    admitted = admission != nullptr;
+  }
+  if (!admitted) {
     // Over a limit, or already gone: closed at once, before any byte is read.
     boost::beast::error_code ignored;
     socket.close(ignored);
   } else {
     socket.set_option(net::ip::tcp::no_delay(true), ec);
-    if (proxied) admission.reset();
     if (tls_)
       std::make_shared<session<tls_stream>>(context_, std::move(socket), *tls_)
           ->run(std::move(admission), peer.address(), proxied);

@@ -50,16 +50,17 @@ void session<Stream>::run(std::shared_ptr<void> admission, const net::ip::addres
   client_ = peer_.to_string();
   // Sessions are created on a strand; run on it so no two handlers overlap.
   net::dispatch(stream_.get_executor(), [self = this->shared_from_this(), proxy_header] {
-    if (proxy_header) return self->do_read_proxy_header();
-    self->start();
+    if (!proxy_header) return self->start();
+    // Under the request deadline too, for the whole header: a proxy that
+    // never finishes it holds the connection no longer than a client that
+    // never finishes its request.
+    self->tcp().expires_after(self->context_.settings.read_timeout);
+    self->do_read_proxy_header();
   });
 }
 
 template <class Stream>
 void session<Stream>::do_read_proxy_header() {
-  // Under the request deadline too: a proxy that never finishes its header
-  // holds the connection no longer than a client that never finishes its request.
-  tcp().expires_after(context_.settings.read_timeout);
   tcp().async_read_some(buffer_.prepare(max_proxy_header_bytes - buffer_.size()),
                         beast::bind_front_handler(&session::on_read_proxy_header, this->shared_from_this()));
 }
@@ -126,17 +127,13 @@ void session<Stream>::do_read() {
                            beast::bind_front_handler(&session::on_read_header, this->shared_from_this()));
 }
 
-// A body announced on GET or HEAD is a 413. On any other method the method is
-// the client's real mistake: the request goes on unread to the router for
-// its 405 with Allow (or 404), and the connection closes after the answer
-// since the unread body leaves it out of step.
+// A body is never read: the request goes on without it, and the connection
+// closes after the answer since the unread body leaves it out of step. On
+// GET or HEAD the body is the mistake (413, in on_read); on any other method
+// the method is, so the router answers 405 with Allow (or 404).
 template <class Stream>
 void session<Stream>::on_read_header(beast::error_code ec, std::size_t bytes) {
-  if (ec || parser_->is_done()) return on_read(ec, bytes);
-  const auto method = parser_->get().method();
-  if (method == bhttp::verb::get || method == bhttp::verb::head)
-    return reply_and_close(413, "GET requests must not carry a body");
-  body_unread_ = true;
+  if (!ec && !parser_->is_done()) body_unread_ = true;
   on_read(ec, bytes);
 }
 
@@ -157,13 +154,8 @@ void session<Stream>::on_read(beast::error_code ec, std::size_t) {
   tcp().expires_never();
   in_flight_ = true;
   ++context_.requests_in_flight;
-  bool close_after = false;
-  if (auto refused = refuse_request(request_, context_.settings.max_header_bytes, close_after)) {
-    if (close_after) request_.keep_alive(false);
-    return on_reply(std::move(*refused));
-  }
-  // The router may answer from a database worker thread: hop back onto this
-  // session's strand before touching the stream.
+  // Who the client is: the peer, or whom a trusted proxy names (before the
+  // checks, so that the access log names it for refused requests too).
   std::vector<std::string_view> forwarded;
   const std::string_view header_name =
       context_.client_header == forwarded_header::forwarded ? "Forwarded" : "X-Forwarded-For";
@@ -172,6 +164,16 @@ void session<Stream>::on_read(beast::error_code ec, std::size_t) {
   const auto address = client_address(peer_, forwarded, context_.client_header, context_.proxies);
   client_ = address.to_string();
   client_info client{address.is_loopback(), limit_key(address)};
+  bool close_after = false;
+  if (auto refused = refuse_request(request_, context_.settings.max_header_bytes, close_after)) {
+    if (close_after) request_.keep_alive(false);
+    return on_reply(std::move(*refused));
+  }
+  // Answered through on_reply, so a HEAD gets no body either.
+  if (body_unread_ && (request_.method() == bhttp::verb::get || request_.method() == bhttp::verb::head))
+    return on_reply(api::error_reply(413, "GET requests must not carry a body"));
+  // The router may answer from a database worker thread: hop back onto this
+  // session's strand before touching the stream.
   context_.routes.handle(request_, client, [self = this->shared_from_this()](api::reply reply) {
     net::post(self->stream_.get_executor(),
               [self, reply = std::move(reply)]() mutable { self->on_reply(std::move(reply)); });

@@ -79,9 +79,11 @@ std::string printable(std::string_view bytes, std::size_t limit = 1500) {
 
 // ---------------------------------------------------------------------------
 // Predicting what the server will do with a byte stream: the server parses
-// with Beast's request_parser<empty_body> (header limit, body limit 0), so the
-// same parser here says how many responses to expect, which answer a HEAD (no
-// body), and whether the stream is one complete keep-alive request.
+// each request's header with Beast's request_parser<empty_body> (header
+// limit, no body limit) and never reads a body (an announced one is answered,
+// 413 or 405, and the connection closed), so the same parser here says how
+// many responses to expect, which answer a HEAD (no body), and whether the
+// stream is one complete keep-alive request.
 
 struct prediction {
   std::vector<bool> to_head;        // one per response the server sends
@@ -97,12 +99,12 @@ prediction predict(std::string_view bytes) {
   while (offset < bytes.size()) {
     bhttp::request_parser<bhttp::empty_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(max_header_bytes));
-    parser.body_limit(0);
+    parser.body_limit(boost::none);
     boost::beast::error_code ec;
     std::size_t used = 0;
     // Every remaining byte is offered at once, as the server's buffer would
-    // hold them; put() stops after the header, so call again for the body.
-    while (!parser.is_done()) {
+    // hold them; put() stops after the header, as the server's read does.
+    while (!parser.is_header_done()) {
       const std::size_t n =
           parser.put(boost::asio::buffer(bytes.data() + offset + used, bytes.size() - offset - used), ec);
       used += n;
@@ -124,8 +126,12 @@ prediction predict(std::string_view bytes) {
       open = false;
       break;
     }
-    ++complete;
     out.to_head.push_back(parser.get().method() == bhttp::verb::head);
+    if (!parser.is_done()) {  // a body follows: never read; answered, then closed
+      open = false;
+      break;
+    }
+    ++complete;
     offset += used;
     if (!parser.get().keep_alive()) {
       open = false;

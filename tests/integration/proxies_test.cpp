@@ -86,6 +86,19 @@ TEST_F(ProxiesTest, BehindHaproxyWithTheProxyProtocolOnlyTheFailingClientIsLocke
   EXPECT_TRUE(logged(*srv, R"("client":"127.0.0.3")")) << srv->logs();
 }
 
+// TLS passed through HAProxy: the PROXY header comes first, the ClientHello
+// after it (possibly in the same read); storygate hands what it read past the
+// header to the TLS handshake.
+TEST_F(ProxiesTest, TlsWorksBehindTheProxyProtocol) {
+  test_certificate c;
+  auto srv = start({"--trusted-proxy", "127.0.0.1", "--proxy-protocol", "--tls-cert", c.cert, "--tls-key", c.key});
+  haproxy_proxy haproxy(free_port(26350, 10), free_port(26360, 10), srv->port());
+  for (const auto port : {haproxy.v2_port(), haproxy.v1_port()}) {
+    const auto res = https_get(port, "/api/v1/customer/244988", c.cert, bearer());
+    EXPECT_EQ(res.status, 200u) << res.body;
+  }
+}
+
 // True when a keep-alive GET /healthz on `c` is answered 200.
 bool healthz_served(raw_connection& c) {
   if (!c.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::milliseconds(3000))) return false;
@@ -162,6 +175,16 @@ TEST_F(ProxiesTest, IPv6ClientsAreCountedPerSlash64) {
   EXPECT_EQ(get_from("127.0.0.1", srv->port(), customer, plus(bearer(), "X-Forwarded-For", "2001:db8:1:2:ffff::9")),
             429u);
   EXPECT_EQ(get_from("127.0.0.1", srv->port(), customer, plus(bearer(), "X-Forwarded-For", "2001:db8:1:3::1")), 200u);
+}
+
+// --rate-limit counts each client behind the proxy, not the proxy.
+TEST_F(ProxiesTest, RateLimitCountsEachClientBehindATrustedProxy) {
+  auto srv = start({"--trusted-proxy", "127.0.0.1", "--rate-limit", "1"});
+  const auto from = [](const std::string& client) { return plus(bearer(), "X-Forwarded-For", client); };
+  unsigned refused = 0;
+  for (int i = 0; i < 4; ++i) refused += get_from("127.0.0.1", srv->port(), customer, from("203.0.113.5")) == 429u;
+  EXPECT_GE(refused, 1u);  // a burst of 2 at 1 a second
+  EXPECT_EQ(get_from("127.0.0.1", srv->port(), customer, from("203.0.113.6")), 200u);
 }
 
 // Without trusted proxies a forged X-Forwarded-For changes nothing.
