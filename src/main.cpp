@@ -69,14 +69,17 @@ void raise_descriptor_limit() {
 
 // The shared cursor store, when --cursor-store names one. Not contacted here:
 // storygate starts (and serves from its own cursors) with the store down.
-std::unique_ptr<cursors::redis_store> open_cursor_store(const config::settings& settings, observe::metrics& metrics) {
-  // A walk's key in the store carries its client's fingerprint, an HMAC: a
-  // replica with a key of its own (the random default) would find no other
-  // replica's walks, nor its own after a restart.
+// A walk's key in the store carries its client's fingerprint, an HMAC: a
+// replica with a key of its own (the random default) would find no other
+// replica's walks, nor its own after a restart.
+void require_shared_client_key(const config::settings& settings) {
   if (settings.client_key_file.empty() && std::getenv("STORYGATE_CLIENT_KEY") == nullptr)
     throw app::startup_error(
         "--cursor-store needs the key that names clients, the same on every replica: give "
         "--client-key-file (or STORYGATE_CLIENT_KEY) a secret of at least 32 bytes, e.g. openssl rand -hex 32");
+}
+
+std::unique_ptr<cursors::redis_store> open_cursor_store(const config::settings& settings, observe::metrics& metrics) {
   cursors::redis_store::options options;
   try {
     options.target = cursors::parse_store_url(settings.cursor_store);
@@ -98,6 +101,7 @@ std::unique_ptr<cursors::redis_store> open_cursor_store(const config::settings& 
 int serve(const config::settings& settings) {
   raise_descriptor_limit();
   const auto credentials = app::load_credentials(settings);
+  if (!settings.cursor_store.empty()) require_shared_client_key(settings);
   const auto conninfo = app::connection_string(settings);
   auto mapping = app::load_mapping(settings, conninfo);
 
