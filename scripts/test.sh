@@ -103,7 +103,7 @@ if [ -n "$majors" ]; then
     PG_MAJOR=$major scripts/pg-cluster.sh destroy "$major_dir" >/dev/null 2>&1 || true
     major_dir=""
   done
-  echo "test.sh: the every-major tests on$majors took $((SECONDS - loop_start)) s"
+  echo "test.sh: the every-major tests on PostgreSQL $(echo $majors) took $((SECONDS - loop_start)) s"
 fi
 if [ -n "$failed_majors" ]; then
   echo "test.sh: the every-major tests failed on PostgreSQL$failed_majors" >&2
