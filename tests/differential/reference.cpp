@@ -15,10 +15,19 @@ namespace storygate::differential {
 namespace {
 
 // A JSON value as parsed, numbers kept as their text.
+struct keyed_node;
+
 struct node {
   enum kind_t { null, boolean, number, string, array, object } kind = null;
   std::string text;  // boolean "true"/"false", number as written, string content
-  std::vector<std::pair<std::string, node>> members;  // array items have empty keys
+  // A vector may hold a type still incomplete here; a std::pair may not
+  // (clang with libstdc++ refuses it), hence a struct of our own.
+  std::vector<keyed_node> members;  // array items have empty keys
+};
+
+struct keyed_node {
+  std::string first;
+  node second;
 };
 
 std::string string_json(const std::string& s) {
@@ -60,7 +69,7 @@ struct tree_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, tree_build
       return true;
     }
     auto& parent = *open.back();
-    parent.members.emplace_back(parent.kind == node::object ? key : "", std::move(n));
+    parent.members.push_back(keyed_node{parent.kind == node::object ? key : "", std::move(n)});
     auto& added = parent.members.back().second;
     if (added.kind == node::array || added.kind == node::object) open.push_back(&added);
     return true;
