@@ -55,18 +55,19 @@ cmake --build "$build_dir" -j"$(nproc)"
 # when another cluster holds it.
 first_port=${STORYGATE_TEST_PG_PORT:-25434}
 
-# start_cluster DIR MAJOR: a throwaway cluster of MAJOR in DIR (under /tmp: the
-# postgres user must reach it); prints its URL.
+# start_cluster DIR MAJOR [FIRST_PORT]: a throwaway cluster of MAJOR in DIR (under
+# /tmp: the postgres user must reach it), on the first free port from FIRST_PORT;
+# prints its URL.
 start_cluster() {
-  local dir=$1 major=$2 port url
+  local dir=$1 major=$2 from=${3:-$first_port} port url
   chmod 755 "$dir"
-  for port in $(seq "$first_port" $((first_port + 20))); do
+  for port in $(seq "$from" $((from + 20))); do
     if url=$(PG_MAJOR=$major scripts/pg-cluster.sh start "$dir" "$port" | tail -n 1); then
       echo "$url"
       return 0
     fi
   done
-  echo "test.sh: could not start PostgreSQL $major on ports $first_port-$((first_port + 20))" >&2
+  echo "test.sh: could not start PostgreSQL $major on ports $from-$((from + 20))" >&2
   return 1
 }
 
@@ -92,7 +93,8 @@ if [ -n "$majors" ]; then
   for major in $majors; do
     major_start=$SECONDS
     major_dir=$(mktemp -d /tmp/storygate-test-pg$major.XXXXXX)
-    if major_url=$(start_cluster "$major_dir" "$major") &&
+    # 15's cluster keeps the first port: the others start after it.
+    if major_url=$(start_cluster "$major_dir" "$major" $((first_port + 1))) &&
       (cd "$build_dir" && STORYGATE_TEST_DATABASE_URL="$major_url" \
         ctest --output-on-failure --timeout 600 -L every-major "$@"); then
       echo "test.sh: PostgreSQL $major: every-major tests passed in $((SECONDS - major_start)) s"
