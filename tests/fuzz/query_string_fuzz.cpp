@@ -89,10 +89,16 @@ void check_id(const std::string& id) {
           fail("accepted as an integer id", id);
         break;
       }
-      case sg::mapping::id_kind::numeric:
-        if (!all_digits(!id.empty() && id[0] == '-' ? std::string_view(id).substr(1) : id))
+      case sg::mapping::id_kind::numeric: {
+        // Digits, with a fraction when the value has one (33995.70): ids
+        // are fetchable exactly as a list serves them.
+        const std::string_view unsigned_part = !id.empty() && id[0] == '-' ? std::string_view(id).substr(1) : id;
+        const auto dot = unsigned_part.find('.');
+        if (!all_digits(unsigned_part.substr(0, dot)) ||
+            (dot != std::string_view::npos && !all_digits(unsigned_part.substr(dot + 1))))
           fail("accepted as a numeric id", id);
         break;
+      }
       case sg::mapping::id_kind::uuid: {
         std::size_t hex = 0;
         for (std::size_t k = 0; k < id.size(); ++k) {
@@ -104,9 +110,9 @@ void check_id(const std::string& id) {
         break;
       }
       case sg::mapping::id_kind::text:
-        if (id.size() > 512 || !sg::json::is_valid_utf8(id) ||
-            std::any_of(id.begin(), id.end(),
-                        [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+        // Any character a text column holds but NUL (a tab, a control
+        // character): ids are fetchable exactly as a list serves them.
+        if (id.size() > 512 || !sg::json::is_valid_utf8(id) || id.find('\0') != std::string::npos)
           fail("accepted as a text id", id);
         break;
     }
