@@ -4,6 +4,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <sys/resource.h>
 
@@ -114,15 +115,19 @@ int serve(const config::settings& settings) {
   std::function<void(const api::sync_walk&)> abandoned;
   if (!store) abandoned = [&metrics](const api::sync_walk& walk) { api::report_walk(walk, false, &metrics); };
   api::sync_cursors cursors(settings.sync_cursor_limit, settings.sync_cursor_ttl, std::move(abandoned));
-  db::pool pool(app::pool_options_for(settings, conninfo, &metrics));
-  api::customer_api api(mapping, pool, cursors, &metrics, app::statement_mode_for(settings), store.get());
+  // The HTTP side's io_context. The pool's connections are driven on it
+  // too, a shard per thread, each on a strand of its own (db/pool.h).
+  net::io_context io(static_cast<int>(settings.io_threads));
+  std::vector<net::any_io_executor> shard_executors;
+  for (unsigned i = 0; i < settings.io_threads; ++i) shard_executors.emplace_back(net::make_strand(io));
+  db::pool pool(app::pool_options_for(settings, conninfo, &metrics), shard_executors);
+  api::customer_api api(mapping, pool, cursors, &metrics, store.get());
   auth::throttle throttle({settings.auth_max_failures, std::chrono::seconds(60), settings.auth_lockout,
                            settings.rate_limit, 10000});
   http::router routes(api, credentials, throttle, settings, pool, metrics);
   app::mapping_reloader reloader(settings, conninfo, api, metrics);
   http::session_context context{routes, settings};
 
-  net::io_context io(static_cast<int>(settings.io_threads));
   boost::system::error_code ec;
   const auto address = net::ip::make_address(settings.listen_address, ec);
   if (ec) throw app::startup_error("--listen '" + settings.listen_address + "' is not an IP address");

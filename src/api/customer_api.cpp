@@ -1,76 +1,13 @@
 #include "api/customer_api.h"
 
-#include <pqxx/pqxx>
-
-#include <random>
+#include <charconv>
 
 #include "api/page_links.h"
 #include "api/records.h"
-#include "cursors/digest.h"
 #include "json/record_writer.h"
 #include "log/logger.h"
 
 namespace storygate::api {
-namespace {
-
-// Statement names carry the generation. It starts at random, so two
-// processes sharing server connections (through pgbouncer) do not collide.
-std::atomic<uint64_t> next_generation{std::random_device{}() | 1u};
-
-}  // namespace
-
-std::string statement_name(const char* base, uint64_t generation) {
-  return std::string(base) + "_g" + std::to_string(generation);
-}
-
-void prepare(db::lease& lease, const compiled_mapping& m) {
-  if (lease.prepared_generation == m.generation) return;
-  auto& c = lease.connection;
-  if (lease.prepared_generation != 0)
-    for (const char* name : statement_bases) c.unprepare(statement_name(name, lease.prepared_generation));
-  pqxx::nontransaction tx(c);
-  tx.exec("SET TimeZone = " + tx.quote(m.catalog->source.time_zone.value));
-  tx.commit();
-  const auto g = m.generation;
-  c.prepare(statement_name("by_id", g), m.queries.by_id);
-  c.prepare(statement_name("count_since", g), m.queries.count_since);
-  c.prepare(statement_name("list_since", g), m.queries.list_since);
-  c.prepare(statement_name("list_after", g), m.queries.list_after);
-  c.prepare(statement_name("count_changed", g), m.queries.count_changed);
-  lease.prepared_generation = g;
-}
-
-const std::string& compiled_mapping::sql(std::string_view name) const {
-  if (name == "by_id") return queries.by_id;
-  if (name == "count_since") return queries.count_since;
-  if (name == "list_since") return queries.list_since;
-  if (name == "list_after") return queries.list_after;
-  return queries.count_changed;
-}
-
-statement_runner::statement_runner(db::lease& lease, const compiled_mapping& m, statement_mode mode)
-    : mapping_(m), mode_(mode) {
-  if (mode.prepared) {
-    prepare(lease, m);
-    tx_ = std::make_unique<pqxx::nontransaction>(lease.connection);
-  } else {
-    // A pgbouncer in transaction mode hands each transaction to whichever
-    // server connection is free: what a session would hold is set here,
-    // for this transaction only.
-    tx_ = std::make_unique<pqxx::read_transaction>(lease.connection);
-    tx_->exec("SET LOCAL TimeZone = " + tx_->quote(m.catalog->source.time_zone.value) +
-              "; SET LOCAL statement_timeout = " + std::to_string(mode.statement_timeout.count()) +
-              db::jit_off(lease.connection, "LOCAL "));
-  }
-}
-
-statement_runner::~statement_runner() = default;
-
-std::string statement_runner::widened(const std::string& since, std::chrono::seconds by) {
-  if (by.count() == 0 || since == "-infinity") return since;
-  return tx_->exec_params("SELECT ($1::timestamptz - make_interval(secs => $2))::text", since,
-                          static_cast<long long>(by.count()))[0][0].c_str();
-}
 
 namespace {
 
@@ -87,7 +24,7 @@ bool page_is_past_end(uint64_t start, int64_t count) { return count <= 0 || star
 // start and limit are strings in DailyStory's example, and echoed as such;
 // `next` (absent on the last page) is ours, and DailyStory ignores it.
 std::string page_json(const mapping::catalog& catalog, const list_request& request, int64_t count,
-                      const pqxx::result& rows, const std::optional<std::string>& next_target,
+                      const db::query_result* rows, const std::optional<std::string>& next_target,
                       const conversion_warning& warn) {
   json::record_writer w;
   w.begin_object();
@@ -99,7 +36,7 @@ std::string page_json(const mapping::catalog& catalog, const list_request& reque
   w.string(std::to_string(request.limit));
   w.key("records");
   w.begin_array();
-  for (const auto& row : rows) write_record(w, catalog, row, warn);
+  for (int i = 0; rows && i < rows->rows(); ++i) write_record(w, catalog, db::result_row(*rows, i), warn);
   w.end_array();
   if (next_target) {
     w.key("next");
@@ -118,14 +55,15 @@ std::string page_json(const mapping::catalog& catalog, const list_request& reque
 cursors::store_writes advance_walk(sync_cursors& cursors, observe::metrics* metrics,
                                    const mapping::catalog& catalog, const list_request& request,
                                    const cursors::walk_position& position, sync_cursor next, int64_t count,
-                                   const pqxx::result& rows, const std::optional<sync_cursor>& resumed,
+                                   const db::query_result* rows, const std::optional<sync_cursor>& resumed,
                                    bool shared) {
   cursors::store_writes writes;
-  const uint64_t end = request.start + rows.size();
+  const std::size_t served = rows ? static_cast<std::size_t>(rows->rows()) : 0;
+  const uint64_t end = request.start + served;
   const auto baseline = static_cast<uint64_t>(next.baseline_count);
   const auto past = [baseline](uint64_t at) { return at > baseline ? at - baseline : 0; };
   next.walk.pages += 1;
-  next.walk.records += rows.size();
+  next.walk.records += served;
   next.walk.past_baseline += past(end) - past(request.start);
   const bool repeat = next.followed;
   if (resumed) {
@@ -143,14 +81,13 @@ cursors::store_writes advance_walk(sync_cursors& cursors, observe::metrics* metr
     next.continued_from = resumed_from;
   }
   next.followed = false;
-  if (!has_next_page(request, count, rows.size())) {
+  if (!has_next_page(request, count, served)) {
     if (!repeat) report_walk(next.walk, true, metrics);
     return writes;
   }
-  const auto& last = rows[rows.size() - 1];
-  const auto keyset = static_cast<pqxx::row::size_type>(catalog.sql_columns);
-  next.last_updated_at = last[keyset].c_str();
-  next.last_id = last[keyset + 1].c_str();
+  const int last = static_cast<int>(served) - 1;
+  next.last_updated_at = std::string(rows->value(last, catalog.sql_columns));
+  next.last_id = std::string(rows->value(last, catalog.sql_columns + 1));
   auto next_position = position;
   next_position.start = end;
   const auto key = next_position.local_key();
@@ -194,23 +131,9 @@ reply failure_reply(db::failure f) {
   return error_reply(500, "Internal error; the server log has the details");
 }
 
-std::shared_ptr<const compiled_mapping> compiled_mapping::compile(mapping::catalog catalog,
-                                                                 std::chrono::seconds sync_overlap) {
-  auto compiled = std::make_shared<compiled_mapping>();
-  compiled->queries = sql::customer_queries::build(catalog, sync_overlap);
-  compiled->catalog = std::make_shared<const mapping::catalog>(std::move(catalog));
-  compiled->generation = next_generation++;
-  const auto& q = compiled->queries;
-  compiled->version = cursors::sha256_hex(compiled->catalog->source.time_zone.value + '\x1f' + q.by_id + '\x1f' +
-                                          q.count_since + '\x1f' + q.list_since + '\x1f' + q.list_after +
-                                          '\x1f' + q.count_changed);
-  return compiled;
-}
-
 customer_api::customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool,
-                           sync_cursors& cursors, observe::metrics* metrics, statement_mode mode,
-                           cursors::redis_store* store)
-    : mapping_(std::move(mapping)), pool_(pool), cursors_(cursors), metrics_(metrics), mode_(mode), store_(store) {}
+                           sync_cursors& cursors, observe::metrics* metrics, cursors::redis_store* store)
+    : mapping_(std::move(mapping)), pool_(pool), cursors_(cursors), metrics_(metrics), store_(store) {}
 
 conversion_warning customer_api::warner() const {
   return [metrics = metrics_](std::string_view id, const mapping::resolved_field& field, std::string_view text) {
@@ -238,16 +161,15 @@ void report_walk(const sync_walk& walk, bool completed, observe::metrics* metric
 
 void customer_api::get_customer(std::string id, responder respond) {
   auto m = current();
-  pool_.submit(
-      [m, id, respond, mode = mode_, warn = warner()](db::lease& lease) {
-        statement_runner run(lease, *m, mode);
-        const auto rows = run("by_id", id);
-        if (rows.empty()) return respond(error_reply(404, "No customer found for id " + id));
-        json::record_writer w;
-        write_record(w, *m->catalog, rows[0], warn);
-        respond(json_reply(w.take(), 1));
-      },
-      [respond](db::failure f) { respond(failure_reply(f)); });
+  auto call = m->call(sql::statement::by_id, {id});
+  pool_.run(std::move(call), [m, id = std::move(id), respond = std::move(respond), warn = warner()](db::answer a) {
+    if (auto* f = std::get_if<db::failure>(&a)) return respond(failure_reply(*f));
+    const auto& rows = std::get<db::query_result>(a);
+    if (rows.rows() == 0) return respond(error_reply(404, "No customer found for id " + id));
+    json::record_writer w;
+    write_record(w, *m->catalog, db::result_row(rows, 0), warn);
+    respond(json_reply(w.take(), 1));
+  });
 }
 
 void customer_api::list_customers(list_request request, responder respond) {
@@ -285,63 +207,115 @@ void customer_api::count_continuation(const list_request& request, bool resumed)
   metrics_->sync_page(request.start == 0 ? how::first : resumed ? how::keyset : how::offset);
 }
 
+struct customer_api::page {
+  std::shared_ptr<const compiled_mapping> mapping;
+  list_request request;
+  cursors::walk_position position;
+  std::optional<sync_cursor> resume;
+  responder respond;
+  conversion_warning warn;
+  // Every page of a walk reads the same window: last_updated, widened by the
+  // lag a standby may have.
+  std::string window;
+  sync_cursor next;
+  int64_t count = 0;
+};
+
+namespace {
+
+int64_t integer_at(const db::query_result& r, int row, int column) {
+  const auto text = r.value(row, column);
+  int64_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+}  // namespace
+
 void customer_api::serve_page(std::shared_ptr<const compiled_mapping> m, list_request request,
                               cursors::walk_position position, std::optional<sync_cursor> resume,
                               responder respond) {
+  auto p = std::make_shared<page>();
+  p->mapping = std::move(m);
+  p->request = std::move(request);
+  p->position = std::move(position);
+  p->resume = std::move(resume);
+  p->respond = std::move(respond);
+  p->warn = warner();
   // A sync served by a standby saw only what it had replayed: the window
   // reaches back as far again as a standby may lag (0 without replicas).
   const auto lag_allowance = pool_.lag_allowance();
-  pool_.submit(
-      [&cursors = cursors_, metrics = metrics_, store = store_, m, request, position, resume, lag_allowance, respond,
-       mode = mode_, warn = warner()](db::lease& lease) {
-        statement_runner run(lease, *m, mode);
-        sync_cursor next;
-        pqxx::result rows;
-        int64_t count = 0;
-        // Every page of a walk reads the same window: last_updated, widened
-        // by the lag a standby may have.
-        const auto window = run.widened(position.since, lag_allowance);
-        // The count comes first: a start at or past it gets an empty page
-        // without the list query scanning the index for nothing.
-        if (resume) {
-          next = *resume;
-          // Rows stamped after the walk began are still ahead of it, at the end.
-          const int64_t changed = next.baseline_max_updated_at
-                                      ? run("count_changed", *next.baseline_max_updated_at, window)[0][0].as<int64_t>()
-                                      : 0;
-          count = next.baseline_count + changed;
-          if (!page_is_past_end(request.start, count))
-            rows = run("list_after", resume->last_updated_at, resume->last_id, request.limit, window);
-        } else {
-          const auto totals = run("count_since", window);
-          next.baseline_count = totals[0][0].as<int64_t>();
-          if (!totals[0][1].is_null()) next.baseline_max_updated_at = totals[0][1].c_str();
-          count = next.baseline_count;
-          next.walk.client = request.client;
-          next.walk.since = position.since;
-          if (request.start > 0) next.walk.offset_pages = 1;
-          if (!page_is_past_end(request.start, count))
-            rows = run("list_since", window, request.limit, static_cast<long long>(request.start));
-        }
+  if (lag_allowance.count() == 0 || p->position.since == "-infinity") {
+    p->window = p->position.since;
+    return count_walk(std::move(p));
+  }
+  auto call = p->mapping->widen(p->position.since, lag_allowance);
+  pool_.run(std::move(call), [this, p](db::answer a) {
+    if (auto* f = std::get_if<db::failure>(&a)) return p->respond(failure_reply(*f));
+    p->window = std::string(std::get<db::query_result>(a).value(0, 0));
+    count_walk(p);
+  });
+}
 
-        std::optional<std::string> next_target;
-        if (has_next_page(request, count, rows.size()))
-          next_target = next_page_target(request, request.start + rows.size());
-        auto reply = json_reply(
-            page_json(*m->catalog, request, count, rows, next_target, warn),
-            rows.size());
-        if (next_target) reply.headers.emplace_back("Link", next_link_header(*next_target));
-        auto writes = advance_walk(cursors, metrics, *m->catalog, request, position, std::move(next), count, rows,
-                                   resume, store != nullptr);
-        // Written before the page is answered: the client's next request may
-        // reach another replica at once. A store that fails does not hold the
-        // page back; the walk then continues here, or by OFFSET elsewhere.
-        if (!store || (writes.set.empty() && writes.erase.empty())) return respond(std::move(reply));
-        store->save(std::move(writes), [respond, reply = std::move(reply)](cursors::store_status) mutable {
-          respond(std::move(reply));
-        });
-      },
-      [respond](db::failure f) { respond(failure_reply(f)); });
+// The count comes first: a start at or past it gets an empty page without
+// the list query scanning the index for nothing.
+void customer_api::count_walk(std::shared_ptr<page> p) {
+  if (p->resume) {
+    p->next = *p->resume;
+    if (!p->next.baseline_max_updated_at) {
+      p->count = p->next.baseline_count;
+      return read_rows(std::move(p));
+    }
+    // Rows stamped after the walk began are still ahead of it, at the end.
+    auto call = p->mapping->call(sql::statement::count_changed, {*p->next.baseline_max_updated_at, p->window});
+    return pool_.run(std::move(call), [this, p](db::answer a) {
+      if (auto* f = std::get_if<db::failure>(&a)) return p->respond(failure_reply(*f));
+      p->count = p->next.baseline_count + integer_at(std::get<db::query_result>(a), 0, 0);
+      read_rows(p);
+    });
+  }
+  auto call = p->mapping->call(sql::statement::count_since, {p->window});
+  pool_.run(std::move(call), [this, p](db::answer a) {
+    if (auto* f = std::get_if<db::failure>(&a)) return p->respond(failure_reply(*f));
+    const auto& totals = std::get<db::query_result>(a);
+    p->next.baseline_count = integer_at(totals, 0, 0);
+    if (!totals.is_null(0, 1)) p->next.baseline_max_updated_at = std::string(totals.value(0, 1));
+    p->count = p->next.baseline_count;
+    p->next.walk.client = p->request.client;
+    p->next.walk.since = p->position.since;
+    if (p->request.start > 0) p->next.walk.offset_pages = 1;
+    read_rows(p);
+  });
+}
+
+void customer_api::read_rows(std::shared_ptr<page> p) {
+  if (page_is_past_end(p->request.start, p->count)) return answer_page(*p, nullptr);
+  const auto limit = std::to_string(p->request.limit);
+  auto call = p->resume ? p->mapping->call(sql::statement::list_after,
+                                           {p->resume->last_updated_at, p->resume->last_id, limit, p->window})
+                        : p->mapping->call(sql::statement::list_since,
+                                           {p->window, limit, std::to_string(p->request.start)});
+  pool_.run(std::move(call), [this, p](db::answer a) {
+    if (auto* f = std::get_if<db::failure>(&a)) return p->respond(failure_reply(*f));
+    answer_page(*p, &std::get<db::query_result>(a));
+  });
+}
+
+void customer_api::answer_page(const page& p, const db::query_result* rows) {
+  const std::size_t served = rows ? static_cast<std::size_t>(rows->rows()) : 0;
+  std::optional<std::string> next_target;
+  if (has_next_page(p.request, p.count, served)) next_target = next_page_target(p.request, p.request.start + served);
+  auto reply = json_reply(page_json(*p.mapping->catalog, p.request, p.count, rows, next_target, p.warn), served);
+  if (next_target) reply.headers.emplace_back("Link", next_link_header(*next_target));
+  auto writes = advance_walk(cursors_, metrics_, *p.mapping->catalog, p.request, p.position, p.next, p.count, rows,
+                             p.resume, store_ != nullptr);
+  // Written before the page is answered: the client's next request may
+  // reach another replica at once. A store that fails does not hold the
+  // page back; the walk then continues here, or by OFFSET elsewhere.
+  if (!store_ || (writes.set.empty() && writes.erase.empty())) return p.respond(std::move(reply));
+  store_->save(std::move(writes), [respond = p.respond, reply = std::move(reply)](cursors::store_status) mutable {
+    respond(std::move(reply));
+  });
 }
 
 }  // namespace storygate::api

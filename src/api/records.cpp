@@ -1,7 +1,5 @@
 #include "api/records.h"
 
-#include <pqxx/pqxx>
-
 #include "coerce/coercions.h"
 
 namespace storygate::api {
@@ -33,27 +31,29 @@ std::optional<std::string> convert_text(const mapping::resolved_field& f, std::s
   }
 }
 
-void write_record(json::record_writer& w, const mapping::catalog& catalog, const pqxx::row& row,
+void write_record(json::record_writer& w, const mapping::catalog& catalog, const db::row_text& row,
                   const conversion_warning& warn) {
   const auto& zone = catalog.source.time_zone.value;
   w.begin_object();
   w.key("id");
-  const auto& id = row[0];
-  w.value(catalog.id.output, id.is_null() ? nullptr : id.c_str(), id.size());
+  const bool id_is_null = row.is_null(0);
+  const auto id = row.text(0);
+  w.value(catalog.id.output, id_is_null ? nullptr : id.data(), id.size());
   for (const auto& f : catalog.fields) {
     w.key(f.name);
     if (f.convert == conversion::constant) {
       w.raw(f.constant_json);
       continue;
     }
-    const auto& value = row[static_cast<pqxx::row::size_type>(f.sql_column)];
+    const int column = static_cast<int>(f.sql_column);
+    const bool value_is_null = row.is_null(column);
+    const auto text = row.text(column);
     std::optional<std::string> converted;
-    if (!value.is_null() && f.convert != conversion::none) {
-      const std::string_view text(value.c_str(), value.size());
+    if (!value_is_null && f.convert != conversion::none) {
       converted = convert_text(f, text, zone);
-      if (!converted) warn(std::string_view(id.c_str(), id.size()), f, text);
+      if (!converted) warn(id, f, text);
     }
-    const bool is_null = value.is_null() || (f.convert != conversion::none && !converted);
+    const bool is_null = value_is_null || (f.convert != conversion::none && !converted);
     if (is_null && f.default_json)
       w.raw(*f.default_json);
     else if (is_null)
@@ -61,7 +61,7 @@ void write_record(json::record_writer& w, const mapping::catalog& catalog, const
     else if (converted)
       w.raw(*converted);
     else
-      w.value(f.output, value.c_str(), value.size());
+      w.value(f.output, text.data(), text.size());
   }
   w.end_object();
 }

@@ -6,12 +6,9 @@
 #include <functional>
 #include <string_view>
 
+#include "db/row_text.h"
 #include "json/record_writer.h"
 #include "mapping/catalog.h"
-
-namespace pqxx {
-class row;
-}
 
 namespace storygate::api {
 
@@ -20,7 +17,7 @@ namespace storygate::api {
 using conversion_warning =
     std::function<void(std::string_view id, const mapping::resolved_field& field, std::string_view text)>;
 
-void write_record(json::record_writer& w, const mapping::catalog& catalog, const pqxx::row& row,
+void write_record(json::record_writer& w, const mapping::catalog& catalog, const db::row_text& row,
                   const conversion_warning& warn);
 
 // The JSON text of `text` converted as `field` says, or nullopt when it cannot be.

@@ -1,7 +1,7 @@
 #include "app/prepared_session.h"
 
 #include "app/startup.h"
-#include "db/pool.h"
+#include "db/pqxx_session.h"
 #include "db/schema.h"
 
 namespace storygate::app {
@@ -13,21 +13,22 @@ prepared_session::prepared_session(const config::settings& s, const std::string&
 prepared_session::prepared_session(std::unique_ptr<pqxx::connection> session, const config::settings& s,
                                    const api::compiled_mapping& m)
     : connection(std::move(session)), in_transaction(s.pgbouncer) {
-  if (in_transaction) {
-    pqxx::nontransaction begin(*connection);
-    begin.exec("BEGIN READ ONLY" + db::jit_off(*connection, "LOCAL "));
-  }
-  db::lease lease{*connection, generation};
-  api::prepare(lease, m);
+  const auto& zone = m.statements->time_zone;
+  if (in_transaction)
+    db::run_setup(*connection, db::transaction_setup(connection->server_version(), s.statement_timeout, zone));
+  else
+    db::run_setup(*connection, {db::time_zone_setup(zone, false)});
   // libpqxx prepares lazily; have PostgreSQL parse and plan every statement
   // now, so a mapping that cannot run (an aggregate in a field, a type that
   // does not compare) is refused here, and EXPLAIN EXECUTE finds them.
-  for (const char* name : api::statement_bases) {
+  for (const auto statement : sql::every_statement) {
+    const auto& name = m.prepared_name(statement);
+    connection->prepare(name, m.queries.sql(statement));
     try {
-      connection->prepare_now(api::statement_name(name, m.generation));
+      connection->prepare_now(name);
     } catch (const pqxx::sql_error& e) {
-      throw statement_error("the mapping's " + std::string(name) + " query does not run on the database: " +
-                            db::first_line(e.what()));
+      throw statement_error("the mapping's " + std::string(sql::statement_name(statement)) +
+                            " query does not run on the database: " + db::first_line(e.what()));
     }
   }
 }

@@ -15,7 +15,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "api/customer_api.h"
+#include "api/compiled_mapping.h"
 #include "config/settings.h"
 
 namespace storygate::app {
@@ -29,7 +29,6 @@ class statement_error : public std::runtime_error {
 
 struct prepared_session {
   std::unique_ptr<pqxx::connection> connection;
-  uint64_t generation = 0;
   bool in_transaction = false;
 
   // Opens a session of its own (throws startup_error when it cannot).

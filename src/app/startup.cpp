@@ -8,6 +8,7 @@
 #include "app/prepared_session.h"
 #include "db/conninfo.h"
 #include "db/pool.h"
+#include "db/pqxx_session.h"
 #include "db/schema.h"
 #include "db/server_version.h"
 #include "mapping/loader.h"
@@ -70,16 +71,15 @@ db::pool_options pool_options_for(const config::settings& s, const std::string& 
   options.size = s.db_pool_size;
   options.wait = s.pool_wait;
   options.statement_timeout = s.statement_timeout;
+  options.connect_timeout = s.connect_timeout;
   options.max_replica_lag = s.max_replica_lag;
-  if (metrics) options.job_done = [metrics](std::chrono::duration<double> took) { metrics->query_done(took); };
+  if (metrics) options.query_done = [metrics](std::chrono::duration<double> took) { metrics->query_done(took); };
   return options;
 }
 
-api::statement_mode statement_mode_for(const config::settings& s) { return {!s.pgbouncer, s.statement_timeout}; }
-
 std::unique_ptr<pqxx::connection> connect(const config::settings& settings, const std::string& conninfo) {
   try {
-    auto connection = db::open_session(pool_options_for(settings, conninfo));
+    auto connection = db::open_session(conninfo, !settings.pgbouncer, settings.statement_timeout);
     // Every start-up step and tool opens its first session here.
     if (auto refusal = db::unsupported_server_reason(connection->server_version()); !refusal.empty())
       throw startup_error(refusal + " (" + db::describe_target(conninfo) + ")");

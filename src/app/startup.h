@@ -6,7 +6,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "api/customer_api.h"
+#include <pqxx/connection>
+
+#include "api/compiled_mapping.h"
 #include "auth/authenticator.h"
 #include "config/settings.h"
 #include "db/pool.h"
@@ -27,12 +29,9 @@ auth::authenticator load_credentials(const config::settings& settings);
 std::string connection_string(const config::settings& settings);
 
 // The pool's settings: the primary `conninfo`, the replicas, the limits.
-// `metrics` (may be null) is told each job's duration.
+// `metrics` (may be null) is told each query's duration.
 db::pool_options pool_options_for(const config::settings& settings, const std::string& conninfo,
                                   observe::metrics* metrics = nullptr);
-
-// How the API's statements reach the database under these settings.
-api::statement_mode statement_mode_for(const config::settings& settings);
 
 // A session set up as the pool's are; throws startup_error saying why not,
 // also when the server is older than storygate supports (db/server_version.h).

@@ -1,5 +1,6 @@
 #include "app/tools.h"
 
+#include <boost/asio/io_context.hpp>
 #include <pqxx/pqxx>
 
 #include <future>
@@ -12,6 +13,7 @@
 #include "app/prepared_session.h"
 #include "app/startup.h"
 #include "db/pool.h"
+#include "db/pqxx_row_text.h"
 #include "db/conninfo.h"
 #include "db/schema.h"
 #include "db/server_health.h"
@@ -35,12 +37,20 @@ db::pool_options options_for(const config::settings& s, const std::string& conni
 api::reply ask(const config::settings& s, const std::string& conninfo,
                std::shared_ptr<const api::compiled_mapping> mapping,
                const std::function<void(api::customer_api&, api::responder)>& request) {
+  // The server's own path, on an io_context of the tool's: one connection,
+  // driven from this thread until the answer is in.
+  boost::asio::io_context io;
   api::sync_cursors cursors(0, std::chrono::seconds(1));
-  db::pool pool(options_for(s, conninfo));
-  api::customer_api customers(std::move(mapping), pool, cursors, nullptr, statement_mode_for(s));
-  std::promise<api::reply> answered;
-  request(customers, [&answered](api::reply r) { answered.set_value(std::move(r)); });
-  return answered.get_future().get();
+  db::pool pool(options_for(s, conninfo), {io.get_executor()});
+  api::customer_api customers(std::move(mapping), pool, cursors, nullptr);
+  std::optional<api::reply> answered;
+  request(customers, [&answered, &io](api::reply r) {
+    answered = std::move(r);
+    io.stop();
+  });
+  io.run();
+  pool.drain();
+  return std::move(*answered);
 }
 
 std::string literal_list(pqxx::transaction_base& tx, const std::vector<std::string>& values) {
@@ -63,7 +73,7 @@ std::string plan_of(pqxx::connection_base& c, const std::string& statement, cons
 // The first key a list walk starts from, to explain the keyset page with.
 std::optional<std::pair<std::string, std::string>> first_key(pqxx::connection_base& c, const api::compiled_mapping& m) {
   pqxx::nontransaction tx(c);
-  const auto rows = tx.exec_prepared(api::statement_name("list_since", m.generation), "-infinity", 1, 0);
+  const auto rows = tx.exec_prepared(m.prepared_name(sql::statement::list_since), "-infinity", 1, 0);
   if (rows.empty()) return std::nullopt;
   const auto column = static_cast<pqxx::row::size_type>(m.catalog->sql_columns);
   return std::make_pair(std::string(rows[0][column].c_str()), std::string(rows[0][column + 1].c_str()));
@@ -155,7 +165,7 @@ int run_check(const config::settings& settings) {
       tx.exec("SET enable_seqscan = off");
     }
     indexed = walks_an_index(
-        plan_of(c, api::statement_name("list_since", mapping->generation), {"-infinity", "25", "0"}, false));
+        plan_of(c, mapping->prepared_name(sql::statement::list_since), {"-infinity", "25", "0"}, false));
     pqxx::nontransaction tx(c);
     tx.exec("RESET enable_seqscan");
   }
@@ -204,11 +214,11 @@ int run_check(const config::settings& settings) {
   std::string sample;
   {
     pqxx::nontransaction tx(c);
-    const auto rows = tx.exec_prepared(api::statement_name("list_since", mapping->generation), "-infinity",
+    const auto rows = tx.exec_prepared(mapping->prepared_name(sql::statement::list_since), "-infinity",
                                        sample_rows, 0);
     for (const auto& row : rows) {
       json::record_writer w;
-      api::write_record(w, catalog, row, [&](std::string_view id, const mapping::resolved_field& f, std::string_view) {
+      api::write_record(w, catalog, db::pqxx_row_text(row), [&](std::string_view id, const mapping::resolved_field& f, std::string_view) {
         auto& entry = failures[f.name];
         if (entry.first++ == 0) entry.second = std::string(id);
       });
@@ -236,26 +246,24 @@ int run_explain(const config::settings& settings) {
   const auto mapping = load_mapping(settings, conninfo);
   prepared_session session(settings, conninfo, *mapping);
   auto& c = *session.connection;
-  const auto g = mapping->generation;
   const auto key = first_key(c, *mapping);
   const std::string some_id = key ? key->second : "0";
 
-  const auto show = [&](const char* title, const std::string& sql, const char* statement,
-                        const std::vector<std::string>& params) {
-    std::cout << "-- " << title << "\n" << sql << ";\n\n-- plan";
+  using sql::statement;
+  const auto show = [&](const char* title, statement s, const std::vector<std::string>& params) {
+    std::cout << "-- " << title << "\n" << mapping->queries.sql(s) << ";\n\n-- plan";
     for (std::size_t i = 0; i < params.size(); ++i) std::cout << (i ? ", " : " with ") << "$" << i + 1 << " = " << params[i];
-    std::cout << "\n" << plan_of(c, api::statement_name(statement, g), params, true) << "\n";
+    std::cout << "\n" << plan_of(c, mapping->prepared_name(s), params, true) << "\n";
   };
-  show("GET /api/v1/customer/{id}", mapping->queries.by_id, "by_id", {some_id});
-  show("GET /api/v1/customers: count, on the first page of a sync", mapping->queries.count_since, "count_since",
-       {"-infinity"});
-  show("GET /api/v1/customers: the first page (and pages that do not follow on, with OFFSET)",
-       mapping->queries.list_since, "list_since", {"-infinity", "25", "0"});
+  show("GET /api/v1/customer/{id}", statement::by_id, {some_id});
+  show("GET /api/v1/customers: count, on the first page of a sync", statement::count_since, {"-infinity"});
+  show("GET /api/v1/customers: the first page (and pages that do not follow on, with OFFSET)", statement::list_since,
+       {"-infinity", "25", "0"});
   if (key) {
-    show("GET /api/v1/customers: a page that follows on (keyset)", mapping->queries.list_after, "list_after",
+    show("GET /api/v1/customers: a page that follows on (keyset)", statement::list_after,
          {key->first, key->second, "25", "-infinity"});
     show("GET /api/v1/customers: count on a page that follows on (rows changed since the sync began)",
-         mapping->queries.count_changed, "count_changed", {key->first, "-infinity"});
+         statement::count_changed, {key->first, "-infinity"});
   }
   return exit_ok;
 }

@@ -51,7 +51,8 @@ std::string_view query_result::value(int row, int column) const {
 
 // --- opening ----------------------------------------------------------------
 
-pipeline_connection::pipeline_connection(asio::io_context& io, PGconn* conn) : io_(io), conn_(conn), socket_(io) {}
+pipeline_connection::pipeline_connection(const asio::any_io_executor& executor, PGconn* conn)
+    : executor_(executor), conn_(conn), socket_(executor) {}
 
 pipeline_connection::~pipeline_connection() {
   // The socket is libpq's: stop watching it without closing it.
@@ -59,17 +60,19 @@ pipeline_connection::~pipeline_connection() {
   if (conn_) PQfinish(conn_);
 }
 
-void pipeline_connection::open(asio::io_context& io, const std::string& conninfo, opened_handler done) {
+std::shared_ptr<pipeline_connection> pipeline_connection::open(const asio::any_io_executor& executor,
+                                                              const std::string& conninfo, opened_handler done) {
   PGconn* conn = PQconnectStart(conninfo.c_str());
   if (conn == nullptr || PQstatus(conn) == CONNECTION_BAD) {
     std::string reason = conn ? one_line(PQerrorMessage(conn)) : "out of memory";
     if (conn) PQfinish(conn);
-    asio::post(io, [done = std::move(done), reason] { done(nullptr, reason); });
-    return;
+    asio::post(executor, [done = std::move(done), reason] { done(nullptr, reason); });
+    return nullptr;
   }
-  std::shared_ptr<pipeline_connection> self(new pipeline_connection(io, conn));
+  std::shared_ptr<pipeline_connection> self(new pipeline_connection(executor, conn));
   // libpq's rule: start as if PQconnectPoll had asked to wait for writing.
   self->continue_connecting(PGRES_POLLING_WRITING, std::move(done));
+  return self;
 }
 
 void pipeline_connection::continue_connecting(PostgresPollingStatusType status, opened_handler done) {
@@ -126,12 +129,12 @@ void pipeline_connection::execute(const std::string& sql, const parameters& para
 
 void pipeline_connection::enqueue(query q) {
   if (broken()) {
-    asio::post(io_, [done = std::move(q.done)] { done(query_result::lost("connection closed")); });
+    asio::post(executor_, [done = std::move(q.done)] { done(query_result::lost("connection closed")); });
     return;
   }
   if (!send(q)) {
     const auto reason = libpq_error();
-    asio::post(io_, [done = std::move(q.done), reason] { done(query_result::lost(reason)); });
+    asio::post(executor_, [done = std::move(q.done), reason] { done(query_result::lost(reason)); });
     fail(reason);
     return;
   }
@@ -139,7 +142,7 @@ void pipeline_connection::enqueue(query q) {
   // Everything queued in this turn of the io_context goes in one batch.
   if (!batch_scheduled_) {
     batch_scheduled_ = true;
-    asio::post(io_, [weak = weak_from_this()] {
+    asio::post(executor_, [weak = weak_from_this()] {
       if (auto self = weak.lock()) self->end_batch();
     });
   }
@@ -275,7 +278,7 @@ void pipeline_connection::fail(const std::string& reason) {
   batch_sizes_.clear();
   answer_.reset();
   for (auto& q : lost)
-    asio::post(io_, [done = std::move(q.done), reason] { done(query_result::lost(reason)); });
+    asio::post(executor_, [done = std::move(q.done), reason] { done(query_result::lost(reason)); });
 }
 
 void pipeline_connection::close(const std::string& reason) { fail(reason); }

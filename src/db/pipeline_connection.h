@@ -11,12 +11,9 @@
 // (every statement storygate runs is a read): an error ends its own query
 // alone.
 //
-// Not thread-safe: open, use and destroy it on its io_context's one thread,
-// as libpq asks (a connection is a world of its own). Handlers run there.
-//
-// This is the building block for the request path of issue 14 (no worker
-// thread per connection, no hand-off per request); the pool still drives
-// libpqxx on worker threads until that path lands.
+// Not thread-safe: open and use it only on its executor (an io_context run
+// by one thread, or a strand), as libpq asks (a connection is a world of its
+// own). Handlers run there. The pool (db/pool.h) is built on it.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -26,10 +23,12 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <libpq-fe.h>
+
+#include "db/row_text.h"
 
 namespace storygate::db {
 
@@ -62,6 +61,18 @@ class query_result {
   bool skipped_ = false;  // not run: an earlier query in its batch failed
 };
 
+// One row of a query_result, as the record writer reads rows.
+class result_row final : public row_text {
+ public:
+  result_row(const query_result& result, int row) : result_(result), row_(row) {}
+  bool is_null(int column) const override { return result_.is_null(row_, column); }
+  std::string_view text(int column) const override { return result_.value(row_, column); }
+
+ private:
+  const query_result& result_;
+  int row_;
+};
+
 class pipeline_connection : public std::enable_shared_from_this<pipeline_connection> {
  public:
   using opened_handler = std::function<void(std::shared_ptr<pipeline_connection>, std::string error)>;
@@ -69,9 +80,14 @@ class pipeline_connection : public std::enable_shared_from_this<pipeline_connect
   // A parameter in PostgreSQL's text form; nullopt is SQL NULL.
   using parameters = std::vector<std::optional<std::string>>;
 
-  // Connects to `conninfo` without blocking the thread; `done` runs on `io`
-  // with the connection in pipeline mode, or with nullptr and the reason.
-  static void open(boost::asio::io_context& io, const std::string& conninfo, opened_handler done);
+  // Connects to `conninfo` without blocking the thread; `done` runs on
+  // `executor` with the connection in pipeline mode, or with nullptr and the
+  // reason. libpq's connect_timeout does not apply to a connection opened
+  // this way: the caller bounds the wait, closing the connection returned
+  // (done then runs with nullptr). Returns nullptr when the connection could
+  // not even start (done is posted).
+  static std::shared_ptr<pipeline_connection> open(const boost::asio::any_io_executor& executor,
+                                                   const std::string& conninfo, opened_handler done);
 
   ~pipeline_connection();
   pipeline_connection(const pipeline_connection&) = delete;
@@ -86,6 +102,11 @@ class pipeline_connection : public std::enable_shared_from_this<pipeline_connect
   // One statement with parameters, over the extended protocol: a second
   // statement in `sql` is refused by the server, never run.
   void execute(const std::string& sql, const parameters& params, result_handler done);
+
+  // Ends the batch queued so far with a Sync and sends it now, rather than
+  // at the end of this turn. A setting made with set_config() is undone if
+  // its batch fails; ended on its own, its batch holds nothing that can.
+  void sync() { end_batch(); }
 
   // Fails every query in flight with `reason`, and closes the connection.
   void close(const std::string& reason);
@@ -113,7 +134,7 @@ class pipeline_connection : public std::enable_shared_from_this<pipeline_connect
     result_handler done;
   };
 
-  pipeline_connection(boost::asio::io_context& io, PGconn* conn);
+  pipeline_connection(const boost::asio::any_io_executor& executor, PGconn* conn);
 
   void continue_connecting(PostgresPollingStatusType status, opened_handler done);
   void enqueue(query q);
@@ -129,7 +150,7 @@ class pipeline_connection : public std::enable_shared_from_this<pipeline_connect
   std::string libpq_error() const;
   void fail(const std::string& reason);
 
-  boost::asio::io_context& io_;
+  boost::asio::any_io_executor executor_;
   PGconn* conn_;
   boost::asio::posix::stream_descriptor socket_;
   // Sent and unanswered, oldest first.

@@ -1,21 +1,21 @@
 #include "db/pool.h"
 
-#include <pqxx/pqxx>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
-#include <sys/socket.h>
+#include <deque>
+#include <functional>
+#include <thread>
 
-#include <atomic>
-
-#include "db/conninfo.h"
+#include "db/session_setup.h"
 #include "log/logger.h"
 
 namespace storygate::db {
 namespace {
 
+namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
-constexpr std::chrono::milliseconds first_backoff{100};
-// The cap bounds how long service stays down after the database is back.
-constexpr std::chrono::milliseconds max_backoff{1000};
 
 constexpr std::string_view query_canceled = "57014";
 
@@ -25,19 +25,25 @@ bool means_connection_lost(const std::string& sqlstate) {
   return sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("57P", 0) == 0;
 }
 
-// How often the watchdog looks for jobs stuck on a connection that stopped
-// moving, and how long past the statement timeout it lets them run.
-constexpr std::chrono::milliseconds watchdog_interval{100};
+// How long past the statement timeout the watchdog lets a connection go
+// without answering anything before it cuts it.
 constexpr std::chrono::milliseconds stuck_grace{1000};
-
-// A worker that fell back to another server tries its own again this often.
+// A connection that fell back to another server is closed, to be opened on
+// its own server again, this often.
 constexpr std::chrono::seconds rebalance_interval{10};
+// The most queries one batch carries: a batch's queries answer in order, so
+// a long batch makes its last query wait for all the others.
+constexpr std::size_t max_batch = 32;
+// How many mapping versions a connection keeps prepared: the current one
+// and the one requests still in flight may use during a reload.
+constexpr std::size_t kept_versions = 2;
 
-// How long the constructor waits for every server's first health check.
-constexpr std::chrono::seconds first_check_wait{5};
-// A server whose health check has not answered for this long does not count
-// as ready (its check is stuck, or its thread cannot get to it).
-constexpr std::chrono::seconds stale_health{5};
+struct waiting_query {
+  query_call call;
+  answer_handler done;
+  clock::time_point queued_at;
+  bool retried = false;
+};
 
 }  // namespace
 
@@ -58,438 +64,460 @@ std::string_view describe(failure f) {
   return "internal";
 }
 
-std::string jit_off(const pqxx::connection_base& connection, std::string_view scope) {
-  // PostgreSQL 11 introduced JIT; older servers reject the setting.
-  if (connection.server_version() < 110000) return "";
-  return "; SET " + std::string(scope) + "jit = off";
-}
+// A shard: some of the pool's connections, with their queue, all on one
+// executor. Every member function but the atomics' readers runs there.
+class pool::shard {
+ public:
+  shard(const pool_options& options, servers& known, asio::any_io_executor executor)
+      : executor_(std::move(executor)), options_(options), servers_(known), expiry_(executor_) {}
 
-std::unique_ptr<pqxx::connection> open_session(const pool_options& options, const std::string& conninfo) {
-  auto connection = std::make_unique<pqxx::connection>(conninfo);
-  if (!options.session_state) return connection;  // pgbouncer: set per transaction instead
-  // Read-only whatever the role may do; runaway queries are cancelled by
-  // the server itself.
-  pqxx::nontransaction setup(*connection);
-  setup.exec("SET default_transaction_read_only = on; SET statement_timeout = " +
-             std::to_string(options.statement_timeout.count()) + jit_off(*connection));
-  setup.commit();
-  return connection;
-}
-
-std::unique_ptr<pqxx::connection> open_session(const pool_options& options) {
-  return open_session(options, options.conninfo);
-}
-
-// One database server, shared by the workers; a failed one is left out until
-// its retry time, with capped backoff.
-struct pool::target {
-  std::string conninfo;
-  std::string name;  // host:port/db as user, for logs
-  std::mutex mutex;
-  clock::time_point retry_at{};
-  std::chrono::milliseconds backoff = first_backoff;
-  bool reachable = true;  // logged once per change, not once per request
-  server_health health;   // what the health check last found
-  bool lagging = false;   // logged once per change
-
-  // The health check's query in flight, for the watchdog and for drain().
-  std::mutex probe_guard;
-  bool probing = false;
-  clock::time_point probe_started{};
-  int probe_socket = -1;
-
-  bool available(clock::time_point now, std::chrono::seconds max_lag) {
-    std::lock_guard lock(mutex);
-    return now >= retry_at && !lags_too_far(health, max_lag, now);
+  void add_slot(std::size_t preferred_target) {
+    slots_.push_back(std::make_unique<slot>(executor_));
+    slots_.back()->preferred = preferred_target;
+    publish();
   }
-  bool lags(clock::time_point now, std::chrono::seconds max_lag) {
-    std::lock_guard lock(mutex);
-    return lags_too_far(health, max_lag, now);
-  }
-  void checked(server_health found, std::chrono::seconds max_lag) {
-    std::lock_guard lock(mutex);
-    const bool was_up = health.up || !health.checked;
-    health = std::move(found);
-    if (was_up && !health.up)
-      log::warn("database health check failed", {{"database", name}, {"detail", health.problem}});
-    else if (!was_up && health.up)
-      log::info("database health check answers again", {{"database", name}, {"state", describe_health(health)}});
-    const bool now_lagging = lags_too_far(health, max_lag, health.checked_at);
-    if (now_lagging != lagging)
-      log::warn(now_lagging ? "standby lags too far behind; reading elsewhere until it catches up"
-                            : "standby caught up; reading from it again",
-                {{"database", name}, {"state", describe_health(health)},
-                 {"max_lag_seconds", static_cast<int64_t>(max_lag.count())}});
-    lagging = now_lagging;
-  }
-  void succeeded() {
-    std::lock_guard lock(mutex);
-    backoff = first_backoff;
-    retry_at = {};
-    if (!reachable) log::info("database reachable again", {{"database", name}});
-    reachable = true;
-  }
-  void failed(std::string_view detail) {
-    std::lock_guard lock(mutex);
-    retry_at = clock::now() + backoff;
-    backoff = std::min(backoff * 2, max_backoff);
-    if (reachable) log::warn("database unreachable", {{"database", name}, {"detail", detail}});
-    reachable = false;
-  }
-};
 
-struct pool::worker_slot {
-  // What the watchdog may look at from its thread, under `guard`: whether a
-  // job is running, since when, and on which socket.
-  std::mutex guard;
-  bool running = false;
-  bool cut_off = false;  // the watchdog shut the socket down under this job
-  clock::time_point job_started{};
-  int socket = -1;
+  const asio::any_io_executor& executor() const { return executor_; }
 
-  std::size_t preferred = 0;  // the target this worker serves from when it can
-  std::unique_ptr<pqxx::connection> connection;
-  std::size_t target = 0;     // the one it is connected to
-  clock::time_point connected_at{};
-  std::atomic<bool> connected{false};  // read by snapshot() from other threads
-  uint64_t prepared_generation = 0;
-  bool reused = false;  // has served a job since it was opened
-};
+  // Opens every connection, so the first requests find them open: a query
+  // that arrives while its connection is still opening would otherwise
+  // share its first batch with every other one that arrived meanwhile.
+  void open_all() {
+    for (auto& s : slots_)
+      if (s->now == slot::state::empty) start_connecting(*s);
+    publish();
+  }
 
-pool::pool(pool_options options) : options_(std::move(options)) {
-  targets_.push_back(std::make_unique<target>());
-  targets_.back()->conninfo = options_.conninfo;
-  for (const auto& replica : options_.replicas) {
-    targets_.push_back(std::make_unique<target>());
-    targets_.back()->conninfo = replica;
+  void enqueue(waiting_query q) {
+    queue_.push_back(std::move(q));
+    pump();
   }
-  for (auto& t : targets_) t->name = describe_target(t->conninfo);
-  for (unsigned i = 0; i < options_.size; ++i) {
-    slots_.push_back(std::make_unique<worker_slot>());
-    slots_.back()->preferred = i % targets_.size();
-  }
-  for (auto& t : targets_) t->health.name = t->name;
-  for (auto& slot : slots_) threads_.emplace_back([this, s = slot.get()] { work_loop(*s); });
-  threads_.emplace_back([this] { expire_loop(); });
-  for (auto& t : targets_) monitors_.emplace_back([this, t = t.get()] { monitor_loop(*t); });
-  // Readiness and the list windows need a first answer from each server;
-  // one that does not answer within this wait shows as not checked yet.
-  std::unique_lock lock(mutex_);
-  health_changed_.wait_for(lock, first_check_wait, [this] {
-    for (const auto& t : targets_) {
-      std::lock_guard health_lock(t->mutex);
-      if (!t->health.checked) return false;
+
+  // After the executor stopped: nothing runs here any more.
+  void close_all() {
+    expiry_.cancel();
+    for (auto& s : slots_) {
+      s->timer.cancel();
+      if (s->connection) s->connection->close("shutting down");
+      s->connection.reset();
     }
-    return true;
-  });
+  }
+
+  // Read from any thread.
+  std::atomic<unsigned> free{0};  // connections idle, or not open yet
+  std::atomic<unsigned> busy{0};
+  std::atomic<unsigned> waiting{0};
+  std::atomic<unsigned> connected{0};
+  unsigned size() const { return static_cast<unsigned>(slots_.size()); }
+
+ private:
+  struct slot {
+    explicit slot(const asio::any_io_executor& executor) : timer(executor) {}
+    enum class state { empty, connecting, idle, busy } now = state::empty;
+    std::size_t preferred = 0;  // the server this connection reads from when it can
+    std::size_t target = 0;     // the one it is connected (or connecting) to
+    std::shared_ptr<pipeline_connection> connection;
+    uint64_t epoch = 0;  // one per connection opened: late callbacks of an old one are ignored
+    clock::time_point connected_at{};
+    bool reused = false;  // has answered a batch
+    // What the session holds: the mapping versions prepared (oldest first)
+    // and the TimeZone set.
+    std::deque<std::shared_ptr<const statement_set>> prepared;
+    std::string time_zone;
+    // The batch out.
+    uint64_t batch_id = 0;
+    std::vector<waiting_query> batch;
+    std::vector<std::optional<query_result>> answers;
+    std::size_t unanswered = 0;
+    clock::time_point batch_sent{};
+    bool cut_off = false;  // the watchdog cut the connection under this batch
+    bool connect_timed_out = false;
+    asio::steady_timer timer;  // the connect deadline, then the watchdog
+  };
+
+  void pump() {
+    for (auto& s : slots_)
+      if (s->now == slot::state::idle) retire_if_unfit(*s);
+    while (!queue_.empty()) {
+      slot* idle = nullptr;
+      for (auto& s : slots_)
+        if (s->now == slot::state::idle) {
+          idle = s.get();
+          break;
+        }
+      if (!idle) break;
+      send_batch(*idle);
+    }
+    if (!queue_.empty()) open_for_waiting();
+    publish();
+  }
+
+  // An idle connection that died, whose server lags too far, or that is on
+  // a fallback server while its own answers again, is closed.
+  void retire_if_unfit(slot& s) {
+    const auto now = clock::now();
+    const bool fallback_due = s.target != s.preferred && now - s.connected_at >= rebalance_interval &&
+                              servers_.available(s.preferred);
+    if (!s.connection->broken() && !servers_.lags(s.target) && !fallback_due) return;
+    s.connection->close("retired");
+    s.connection.reset();
+    s.now = slot::state::empty;
+    --connected;
+  }
+
+  // Opens connections for the queries waiting, as many as there are of them
+  // and free slots; when nothing can ever take them (no connection out or
+  // opening, none can be opened), they fail now.
+  void open_for_waiting() {
+    std::size_t opening = 0, out = 0;
+    for (auto& s : slots_) {
+      opening += s->now == slot::state::connecting;
+      out += s->now == slot::state::busy;
+    }
+    for (auto& s : slots_) {
+      if (opening >= queue_.size()) break;
+      if (s->now == slot::state::empty && start_connecting(*s)) ++opening;
+    }
+    if (opening == 0 && out == 0) {
+      fail_waiting(failure::unavailable);
+      return;
+    }
+    arm_expiry();
+  }
+
+  bool start_connecting(slot& s) {
+    const std::size_t n = servers_.count();
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t index = (s.preferred + k) % n;
+      if (!servers_.available(index)) continue;
+      s.now = slot::state::connecting;
+      s.target = index;
+      s.connect_timed_out = false;
+      const auto epoch = ++s.epoch;
+      s.connection = pipeline_connection::open(
+          executor_, servers_.conninfo(index),
+          [this, &s, epoch](std::shared_ptr<pipeline_connection> connection, std::string error) {
+            if (s.epoch == epoch && s.now == slot::state::connecting) connected_or_not(s, std::move(connection), error);
+          });
+      s.timer.expires_after(options_.connect_timeout);
+      s.timer.async_wait([&s, epoch](boost::system::error_code ec) {
+        // The connection's handler then runs, without a connection.
+        if (ec || s.epoch != epoch || s.now != slot::state::connecting || !s.connection) return;
+        s.connect_timed_out = true;
+        s.connection->close("timeout expired");
+      });
+      return true;
+    }
+    return false;
+  }
+
+  void connected_or_not(slot& s, std::shared_ptr<pipeline_connection> connection, const std::string& error) {
+    s.timer.cancel();
+    if (!connection) {
+      servers_.connect_failed(s.target, s.connect_timed_out ? "timeout expired while connecting" : error);
+      s.connection.reset();
+      s.now = slot::state::empty;
+      return pump();
+    }
+    servers_.connected(s.target);
+    s.connection = std::move(connection);
+    s.now = slot::state::idle;
+    s.connected_at = clock::now();
+    s.reused = false;
+    s.prepared.clear();
+    s.time_zone.clear();
+    ++connected;
+    if (options_.session_state) {
+      for (const auto& setting : session_setup(s.connection->server_version(), options_.statement_timeout))
+        send_setting(s, setting);
+      s.connection->sync();  // a batch of its own: nothing in it can undo it
+    }
+    pump();
+  }
+
+  // A statement whose answer matters only when it fails: then the session
+  // cannot be trusted, and is closed (its queries fail or are tried again).
+  void send_setting(slot& s, const setup_statement& setting) {
+    pipeline_connection::parameters params;
+    if (setting.parameter) params.emplace_back(*setting.parameter);
+    s.connection->execute(setting.sql, params, [&s, epoch = s.epoch, sql = setting.sql](query_result r) {
+      if (r.ok() || r.connection_lost() || r.sqlstate() == query_canceled) return;
+      log::error("session set-up failed", {{"statement", sql}, {"sqlstate", r.sqlstate()}, {"detail", r.error()}});
+      if (s.epoch == epoch && s.connection) s.connection->close("session set-up failed");
+    });
+  }
+
+  void send_batch(slot& s) {
+    // Behind pgbouncer one transaction per round trip: it may hand the next
+    // to another server connection as soon as one ends.
+    const std::size_t limit = options_.session_state ? max_batch : 1;
+    s.batch.clear();
+    while (!queue_.empty() && s.batch.size() < limit) {
+      s.batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    s.now = slot::state::busy;
+    ++busy;
+    s.answers.clear();
+    s.answers.resize(s.batch.size());
+    s.unanswered = s.batch.size();
+    s.cut_off = false;
+    s.batch_sent = clock::now();
+    const auto id = ++s.batch_id;
+    for (std::size_t i = 0; i < s.batch.size(); ++i) send_query(s, i, id);
+    s.connection->sync();
+    arm_watchdog(s);
+  }
+
+  void send_query(slot& s, std::size_t i, uint64_t id) {
+    const auto& call = s.batch[i].call;
+    const auto& set = *call.statements;
+    auto answered = [this, &s, i, id](query_result r) {
+      if (s.batch_id != id || i >= s.answers.size() || s.answers[i]) return;  // not this batch's (cannot happen)
+      s.answers[i] = std::move(r);
+      arm_watchdog(s);  // it moves
+      if (--s.unanswered == 0) finish_batch(s);
+    };
+    if (!options_.session_state) {
+      for (const auto& setting : transaction_setup(s.connection->server_version(), options_.statement_timeout,
+                                                   set.time_zone))
+        send_setting(s, setting);
+      s.connection->execute(set.sql[call.statement], call.params, std::move(answered));
+      send_setting(s, end_transaction);
+      s.connection->sync();
+      return;
+    }
+    if (s.time_zone != set.time_zone) {
+      send_setting(s, time_zone_setup(set.time_zone, false));
+      s.connection->sync();  // on its own: a failing query after it must not undo it
+      s.time_zone = set.time_zone;
+    }
+    prepare(s, call.statements);
+    s.connection->execute_prepared(set.names[call.statement], call.params, std::move(answered));
+    // A Sync after each query: PostgreSQL sends a query's rows when it
+    // reaches a Sync, so each comes back as soon as it is ready rather than
+    // with the batch's slowest; and each runs in a transaction of its own,
+    // so one that fails does not undo the others.
+    s.connection->sync();
+  }
+
+  // Prepares a mapping version's statements the first time the connection
+  // serves it, and lets go of the oldest one kept.
+  void prepare(slot& s, const std::shared_ptr<const statement_set>& set) {
+    for (const auto& kept : s.prepared)
+      if (kept->generation == set->generation) return;
+    for (std::size_t k = 0; k < set->sql.size(); ++k)
+      s.connection->prepare(set->names[k], set->sql[k], [&s, epoch = s.epoch, generation = set->generation](query_result r) {
+        if (r.ok() || s.epoch != epoch) return;
+        // Prepared again next time; the query that needed it fails on its own.
+        for (auto it = s.prepared.begin(); it != s.prepared.end(); ++it)
+          if ((*it)->generation == generation) {
+            s.prepared.erase(it);
+            break;
+          }
+      });
+    s.prepared.push_back(set);
+    if (s.prepared.size() <= kept_versions) return;
+    for (const auto& name : s.prepared.front()->names)
+      s.connection->execute("DEALLOCATE " + name, {}, [](query_result) {});
+    s.prepared.pop_front();
+  }
+
+  // While a batch is out, something of it must come back within the
+  // statement timeout and a grace period; if nothing does, the path to the
+  // server has stopped moving (a frozen proxy, a stopped backend): the
+  // connection is cut and its queries end as timed out.
+  void arm_watchdog(slot& s) {
+    if (s.now != slot::state::busy) return;
+    s.timer.expires_after(options_.statement_timeout + stuck_grace);
+    s.timer.async_wait([&s, id = s.batch_id](boost::system::error_code ec) {
+      if (ec || s.batch_id != id || s.now != slot::state::busy || s.cut_off) return;
+      s.cut_off = true;
+      log::warn("database stopped answering; connection cut",
+                {{"after_ms", static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                       clock::now() - s.batch_sent)
+                                                       .count())}});
+      s.connection->close("database stopped answering");
+    });
+  }
+
+  void finish_batch(slot& s) {
+    s.timer.cancel();
+    --busy;
+    auto batch = std::move(s.batch);
+    auto answers = std::move(s.answers);
+    s.batch.clear();
+    s.answers.clear();
+    const bool was_reused = s.reused;
+    const bool cut_off = s.cut_off;
+    const auto target = s.target;
+    const auto took = clock::now() - s.batch_sent;
+    if (s.connection && !s.connection->broken()) {
+      s.now = slot::state::idle;
+      s.reused = true;
+    } else {
+      s.connection.reset();
+      s.now = slot::state::empty;
+      --connected;
+    }
+    // The connection is free before any answer is handled: JSON, gzip and
+    // metrics happen after it. A query that needs another (a page after its
+    // count) queues it from its handler, for the next batch.
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      settle(std::move(batch[i]), std::move(*answers[i]), was_reused, cut_off, target, took);
+    pump();
+  }
+
+  void settle(waiting_query q, query_result r, bool was_reused, bool cut_off, std::size_t target,
+              clock::duration took) {
+    if (r.ok()) {
+      if (options_.query_done) options_.query_done(took);
+      return q.done(std::move(r));
+    }
+    if (cut_off) return q.done(failure::timed_out);
+    if (r.sqlstate() == query_canceled) return q.done(failure::timed_out);
+    if (r.connection_lost() || means_connection_lost(r.sqlstate())) {
+      // A connection that sat idle may have been killed behind our back
+      // (pg_terminate_backend, a firewall): one more try on a fresh one, on
+      // another server if this one is gone. Queries only read, so running
+      // one twice is harmless.
+      if (!q.retried && was_reused) return retry(std::move(q));
+      servers_.connect_failed(target, r.error());
+      if (!q.retried && servers_.count() > 1) return retry(std::move(q));
+      return q.done(failure::unavailable);
+    }
+    log::error("query failed", {{"sqlstate", r.sqlstate()}, {"detail", r.error()}});
+    q.done(failure::internal);
+  }
+
+  void retry(waiting_query q) {
+    q.retried = true;
+    q.queued_at = clock::now();
+    queue_.push_front(std::move(q));
+  }
+
+  void fail_waiting(failure why) {
+    auto failed = std::move(queue_);
+    queue_.clear();
+    publish();
+    for (auto& q : failed) q.done(why);
+  }
+
+  // Queries that waited longer than the pool wait fail as busy.
+  void arm_expiry() {
+    if (queue_.empty()) return;
+    auto first = queue_.front().queued_at;
+    for (const auto& q : queue_) first = std::min(first, q.queued_at);
+    const auto due = first + options_.wait;
+    if (expiry_armed_ && expiry_due_ <= due) return;
+    expiry_armed_ = true;
+    expiry_due_ = due;
+    expiry_.expires_at(due);
+    expiry_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      expiry_armed_ = false;
+      expire();
+    });
+  }
+
+  void expire() {
+    const auto now = clock::now();
+    std::vector<waiting_query> expired;
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (it->queued_at + options_.wait <= now) {
+        expired.push_back(std::move(*it));
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    arm_expiry();
+    publish();
+    for (auto& q : expired) q.done(failure::busy);
+  }
+
+  void publish() {
+    unsigned open_or_idle = 0;
+    for (auto& s : slots_) open_or_idle += s->now == slot::state::idle || s->now == slot::state::empty;
+    free = queue_.empty() ? open_or_idle : 0;
+    waiting = static_cast<unsigned>(queue_.size());
+  }
+
+  asio::any_io_executor executor_;
+  const pool_options& options_;
+  servers& servers_;
+  std::vector<std::unique_ptr<slot>> slots_;
+  std::deque<waiting_query> queue_;
+  asio::steady_timer expiry_;
+  bool expiry_armed_ = false;
+  clock::time_point expiry_due_{};
+};
+
+namespace {
+
+servers::options servers_options(const pool_options& o) {
+  servers::options s;
+  s.conninfos.push_back(o.conninfo);
+  for (const auto& replica : o.replicas) s.conninfos.push_back(replica);
+  s.max_lag = o.max_replica_lag;
+  s.check_interval = o.health_interval;
+  s.stuck_after = o.statement_timeout + stuck_grace;
+  s.replicas_configured = !o.replicas.empty();
+  return s;
+}
+
+}  // namespace
+
+pool::pool(pool_options options, const std::vector<asio::any_io_executor>& executors)
+    : options_(std::move(options)), servers_(servers_options(options_)) {
+  const std::size_t shard_count = std::max<std::size_t>(1, std::min<std::size_t>(executors.size(), options_.size));
+  for (std::size_t i = 0; i < shard_count; ++i)
+    shards_.push_back(std::make_unique<shard>(options_, servers_, executors[i]));
+  for (unsigned i = 0; i < std::max(1u, options_.size); ++i)
+    shards_[i % shard_count]->add_slot(i % servers_.count());
+  for (auto& s : shards_) asio::post(s->executor(), [s = s.get()] { s->open_all(); });
 }
 
 pool::~pool() { drain(); }
 
-void pool::submit(job work, on_failure failed) {
-  {
-    std::lock_guard lock(mutex_);
-    if (!stopping_) {
-      queue_.push_back({std::move(work), std::move(failed), clock::now()});
-      // Only a worker is woken: the expiry thread looks at the queue on its
-      // own tick, which saves a thread switch on every request.
-      work_ready_.notify_one();
-      return;
+void pool::run(query_call call, answer_handler done) {
+  // Each thread starts looking at a shard of its own, so two threads
+  // usually meet no strand of the other's; a shard with a connection free
+  // is taken before one whose connections are all out.
+  static thread_local const std::size_t home = std::hash<std::thread::id>{}(std::this_thread::get_id());
+  const std::size_t n = shards_.size();
+  shard* chosen = nullptr;
+  for (std::size_t k = 0; k < n && !chosen; ++k) {
+    auto& candidate = *shards_[(home + k) % n];
+    // Claimed here, so two threads at once do not both count on the same
+    // free connection; the shard sets the true figure when it next looks.
+    auto free = candidate.free.load(std::memory_order_relaxed);
+    while (free > 0 && !candidate.free.compare_exchange_weak(free, free - 1, std::memory_order_relaxed)) {
     }
+    if (free > 0) chosen = &candidate;
   }
-  failed(failure::unavailable);
+  if (!chosen) chosen = shards_[next_shard_++ % n].get();
+  asio::dispatch(chosen->executor(),
+                 [chosen, q = waiting_query{std::move(call), std::move(done), clock::now()}]() mutable {
+                   chosen->enqueue(std::move(q));
+                 });
 }
 
 void pool::drain() {
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_ && threads_.empty()) return;
-    stopping_ = true;
-  }
-  work_ready_.notify_all();
-  queue_changed_.notify_all();
-  health_changed_.notify_all();
-  // A health check stuck on a frozen connection must not hold the stop.
-  for (auto& t : targets_) {
-    std::lock_guard lock(t->probe_guard);
-    if (t->probing && t->probe_socket >= 0) ::shutdown(t->probe_socket, SHUT_RDWR);
-  }
-  for (auto& t : monitors_)
-    if (t.joinable()) t.join();
-  monitors_.clear();
-  for (auto& t : threads_)
-    if (t.joinable()) t.join();
-  threads_.clear();
-  for (auto& slot : slots_) {
-    slot->connection.reset();
-    slot->connected = false;
-  }
+  servers_.stop();
+  for (auto& s : shards_) s->close_all();
 }
 
 pool::stats pool::snapshot() const {
-  std::lock_guard lock(mutex_);
   stats s;
-  s.size = options_.size;
-  s.busy = busy_;
-  s.waiting = static_cast<unsigned>(queue_.size());
-  for (const auto& slot : slots_) s.connected += slot->connected.load();
-  s.servers = health();
+  for (const auto& sh : shards_) {
+    s.size += sh->size();
+    s.busy += sh->busy.load();
+    s.waiting += sh->waiting.load();
+    s.connected += sh->connected.load();
+  }
+  s.servers = servers_.health();
   return s;
-}
-
-std::vector<server_health> pool::health() const {
-  std::vector<server_health> found;
-  for (const auto& t : targets_) {
-    std::lock_guard lock(t->mutex);
-    found.push_back(t->health);
-  }
-  return found;
-}
-
-std::optional<std::string> pool::not_ready_reason() const {
-  return db::not_ready_reason(health(), options_.max_replica_lag, stale_health, clock::now());
-}
-
-std::chrono::seconds pool::lag_allowance() const {
-  return !options_.replicas.empty() || seen_standby_ ? options_.max_replica_lag : std::chrono::seconds(0);
-}
-
-void pool::monitor_loop(target& t) {
-  std::unique_ptr<pqxx::connection> connection;
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    check_health(t, connection);
-    health_changed_.notify_all();
-    lock.lock();
-    health_changed_.wait_for(lock, options_.health_interval, [this] { return stopping_; });
-  }
-}
-
-// One check on the monitor's own connection, opened again when it broke.
-// It is named apart (storygate-health), so the DBA can tell it from the API's.
-void pool::check_health(target& t, std::unique_ptr<pqxx::connection>& connection) {
-  server_health found;
-  found.name = t.name;
-  found.checked = true;
-  try {
-    if (!connection || !connection->is_open())
-      connection = std::make_unique<pqxx::connection>(t.conninfo + " application_name=storygate-health");
-    {
-      std::lock_guard lock(t.probe_guard);
-      {
-        std::lock_guard stop_lock(mutex_);  // drain() cuts only the probes it can see
-        if (stopping_) return;
-      }
-      t.probing = true;
-      t.probe_started = clock::now();
-      t.probe_socket = connection->sock();
-    }
-    const auto probed = probe_server(*connection);
-    found.up = true;
-    found.in_recovery = probed.in_recovery;
-    found.lag_seconds = probed.lag_seconds;
-    if (probed.in_recovery) seen_standby_ = true;
-  } catch (const std::exception& e) {
-    connection.reset();
-    found.problem = one_line(e.what());
-  }
-  {
-    std::lock_guard lock(t.probe_guard);
-    t.probing = false;
-    t.probe_socket = -1;
-  }
-  found.checked_at = clock::now();
-  t.checked(std::move(found), options_.max_replica_lag);
-}
-
-void pool::work_loop(worker_slot& slot) {
-  for (;;) {
-    pending next;
-    {
-      std::unique_lock lock(mutex_);
-      work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, nothing left
-      next = std::move(queue_.front());
-      queue_.pop_front();
-      ++busy_;
-    }
-    run(next, slot);
-    std::lock_guard lock(mutex_);
-    --busy_;
-  }
-}
-
-// Fails jobs that waited too long for a worker; the workers may all be stuck
-// on a slow database, so they cannot be the ones to notice.
-void pool::expire_loop() {
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    // Awake at least this often: the watchdog has no event to wait for.
-    auto wake = clock::now() + watchdog_interval;
-    if (!queue_.empty()) wake = std::min(wake, queue_.front().queued_at + options_.wait);
-    queue_changed_.wait_until(lock, wake);
-    if (stopping_ && queue_.empty() && busy_ == 0) return;
-    std::vector<pending> expired;
-    while (!queue_.empty() && queue_.front().queued_at + options_.wait <= clock::now()) {
-      expired.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
-    lock.unlock();
-    for (auto& p : expired) p.failed(failure::busy);
-    cut_off_stuck_jobs();
-    lock.lock();
-  }
-}
-
-// PostgreSQL enforces statement_timeout itself, but its answer cannot come
-// back through a connection that has stopped moving (a frozen proxy or
-// pgbouncer, a stopped backend), and libpq waits on the socket with no limit.
-// A job past the timeout and a grace period gets its socket shut down, which
-// ends libpq's wait with an error the worker turns into a 504.
-void pool::cut_off_stuck_jobs() {
-  const auto limit = options_.statement_timeout + stuck_grace;
-  const auto now = clock::now();
-  for (auto& t : targets_) {
-    std::lock_guard lock(t->probe_guard);
-    if (!t->probing || t->probe_socket < 0 || now - t->probe_started < limit) continue;
-    ::shutdown(t->probe_socket, SHUT_RDWR);
-    t->probe_socket = -1;
-  }
-  for (auto& slot : slots_) {
-    std::lock_guard lock(slot->guard);
-    if (!slot->running || slot->cut_off || now - slot->job_started < limit || slot->socket < 0) continue;
-    slot->cut_off = true;
-    ::shutdown(slot->socket, SHUT_RDWR);
-    log::warn("database stopped answering; connection cut", {{"after_ms", static_cast<int64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(now - slot->job_started).count())}});
-  }
-}
-
-bool pool::connect(worker_slot& slot, std::size_t index) {
-  auto& t = *targets_[index];
-  try {
-    auto connection = open_session(options_, t.conninfo);
-    slot.connection = std::move(connection);
-    slot.target = index;
-    slot.connected_at = clock::now();
-    slot.connected = true;
-    slot.prepared_generation = 0;
-    slot.reused = false;
-    t.succeeded();
-    return true;
-  } catch (const std::exception& e) {
-    t.failed(one_line(e.what()));
-    return false;
-  }
-}
-
-// Keeps an open connection; one on a fallback server is traded for the
-// worker's own server once that answers again (tried every so often, and
-// kept if the try fails). Without a connection, connects to the worker's own
-// server or, failing that, any other available one.
-bool pool::ensure_connected(worker_slot& slot) {
-  const auto now = clock::now();
-  const auto max_lag = options_.max_replica_lag;
-  // A standby that fell too far behind is left, as a failed server is.
-  if (slot.connection && targets_[slot.target]->lags(now, max_lag)) slot.connection.reset();
-  if (slot.connection && slot.connection->is_open()) {
-    const bool due = slot.target != slot.preferred && now - slot.connected_at >= rebalance_interval &&
-                     targets_[slot.preferred]->available(now, max_lag);
-    if (due) {
-      auto fallback = std::move(slot.connection);
-      const auto fallback_target = slot.target;
-      const auto fallback_generation = slot.prepared_generation;
-      if (!connect(slot, slot.preferred)) {
-        slot.connection = std::move(fallback);
-        slot.target = fallback_target;
-        slot.prepared_generation = fallback_generation;
-        slot.connected = true;
-        slot.connected_at = now;  // next try after another interval
-      }
-    }
-    return true;
-  }
-  slot.connection.reset();
-  slot.connected = false;
-  for (std::size_t k = 0; k < targets_.size(); ++k) {
-    const std::size_t index = (slot.preferred + k) % targets_.size();
-    if (targets_[index]->available(now, max_lag) && connect(slot, index)) return true;
-  }
-  return false;
-}
-
-void pool::run(pending& p, worker_slot& slot) {
-  for (int attempt = 0;; ++attempt) {
-    if (!ensure_connected(slot)) return p.failed(failure::unavailable);
-    const bool was_reused = slot.reused;
-    const auto started = clock::now();
-    {
-      std::lock_guard lock(slot.guard);
-      slot.running = true;
-      slot.cut_off = false;
-      slot.job_started = started;
-      slot.socket = slot.connection->sock();
-    }
-    // Whatever happens below, the watchdog lets go of the socket first.
-    struct job_end {
-      worker_slot& slot;
-      bool cut_off() {
-        std::lock_guard lock(slot.guard);
-        slot.running = false;
-        return slot.cut_off;
-      }
-    } end{slot};
-    try {
-      lease leased{*slot.connection, slot.prepared_generation};
-      p.work(leased);
-      if (end.cut_off()) {  // finished just as it was cut: the socket is gone
-        slot.connection.reset();
-        slot.connected = false;
-      }
-      if (options_.job_done) options_.job_done(clock::now() - started);
-      slot.reused = true;
-      return;
-    } catch (const pqxx::broken_connection& e) {
-      const bool stuck = end.cut_off();
-      slot.connection.reset();
-      slot.connected = false;
-      // The database stopped answering and the watchdog cut the connection:
-      // the query is as good as timed out, and another try would hang too.
-      if (stuck) return p.failed(failure::timed_out);
-      // A connection that sat idle may have been killed behind our back
-      // (pg_terminate_backend, a firewall): one retry on a fresh one, on
-      // another server if this one is gone. The jobs only read, so running
-      // one twice is harmless.
-      if (attempt == 0 && was_reused) continue;
-      targets_[slot.target]->failed(one_line(e.what()));
-      if (attempt == 0 && targets_.size() > 1) continue;
-      return p.failed(failure::unavailable);
-    } catch (const pqxx::sql_error& e) {
-      if (end.cut_off()) {
-        slot.connection.reset();
-        slot.connected = false;
-        return p.failed(failure::timed_out);
-      }
-      if (e.sqlstate() == query_canceled) return p.failed(failure::timed_out);
-      if (means_connection_lost(e.sqlstate())) {
-        slot.connection.reset();
-        slot.connected = false;
-        if (attempt == 0 && (was_reused || targets_.size() > 1)) continue;
-        return p.failed(failure::unavailable);
-      }
-      log::error("query failed", {{"sqlstate", e.sqlstate()}, {"detail", one_line(e.what())}});
-      return p.failed(failure::internal);
-    } catch (const std::exception& e) {
-      if (end.cut_off()) {
-        slot.connection.reset();
-        slot.connected = false;
-        return p.failed(failure::timed_out);
-      }
-      log::error("database job failed", {{"detail", one_line(e.what())}});
-      return p.failed(failure::internal);
-    }
-  }
 }
 
 }  // namespace storygate::db

@@ -168,4 +168,26 @@ customer_queries customer_queries::build(const mapping::catalog& catalog,
   return q;
 }
 
+std::string_view statement_name(statement s) {
+  switch (s) {
+    case statement::by_id: return "by_id";
+    case statement::count_since: return "count_since";
+    case statement::list_since: return "list_since";
+    case statement::list_after: return "list_after";
+    case statement::count_changed: return "count_changed";
+  }
+  return "unknown";  // not reached: every enumerator has its case (-Wswitch)
+}
+
+const std::string& customer_queries::sql(statement s) const {
+  switch (s) {
+    case statement::by_id: return by_id;
+    case statement::count_since: return count_since;
+    case statement::list_since: return list_since;
+    case statement::list_after: return list_after;
+    case statement::count_changed: return count_changed;
+  }
+  return by_id;  // not reached: every enumerator has its case (-Wswitch)
+}
+
 }  // namespace storygate::sql

@@ -23,7 +23,7 @@ class PipelineConnectionTest : public ::testing::Test {
   std::shared_ptr<pipeline_connection> open(const std::string& conninfo = admin_url()) {
     std::shared_ptr<pipeline_connection> opened;
     std::string error = "not answered";
-    pipeline_connection::open(io_, conninfo, [&](auto connection, std::string reason) {
+    pipeline_connection::open(io_.get_executor(), conninfo, [&](auto connection, std::string reason) {
       opened = std::move(connection);
       error = std::move(reason);
     });
@@ -161,7 +161,7 @@ TEST_F(PipelineConnectionTest, QueriesInFlightFailWhenTheServerEndsTheSession) {
 TEST_F(PipelineConnectionTest, AServerThatIsNotThereIsReportedWithoutBlocking) {
   std::optional<std::string> error;
   // Port 1 on loopback: nothing listens, the connection is refused.
-  pipeline_connection::open(io_, "host=127.0.0.1 port=1 connect_timeout=5", [&](auto connection, std::string reason) {
+  pipeline_connection::open(io_.get_executor(), "host=127.0.0.1 port=1 connect_timeout=5", [&](auto connection, std::string reason) {
     EXPECT_FALSE(connection);
     error = std::move(reason);
   });

@@ -1,0 +1,47 @@
+#pragma once
+// How every session storygate opens is set up, in one place: the request
+// path's connections, the health checks' and the tools' all take their
+// statements from here.
+//
+// - read-only whatever the role may do;
+// - a statement timeout, so PostgreSQL itself cancels a runaway query;
+// - JIT off (servers from 11): JIT compiles a plan whenever its cost estimate
+//   passes jit_above_cost, and the correlated subqueries of a mapping
+//   (orders per customer, ...) inflate the estimate of a page that runs in
+//   tens of milliseconds: in the 1M-customer benchmark, compiling took 240 ms
+//   of a 290 ms page. No statement of ours runs long enough to repay it;
+// - the mapping's TimeZone, which the offsets in responses are written in.
+//
+// Behind a transaction-pooling pgbouncer a session keeps nothing: the same
+// settings are made LOCAL at the start of every transaction instead.
+//
+// Every value is a parameter of set_config(), never spliced into SQL.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace storygate::db {
+
+struct setup_statement {
+  std::string sql;
+  std::optional<std::string> parameter;  // $1, when the statement has one
+};
+
+// For a session of our own (not behind pgbouncer), once after it opens.
+std::vector<setup_statement> session_setup(int server_version, std::chrono::milliseconds statement_timeout);
+
+// The zone offsets are written in: for the whole session, or (local) for
+// the transaction it runs in.
+setup_statement time_zone_setup(const std::string& zone, bool local);
+
+// Behind pgbouncer in transaction mode: the opening of each transaction,
+// BEGIN READ ONLY first; the transaction is closed with end_transaction.
+std::vector<setup_statement> transaction_setup(int server_version, std::chrono::milliseconds statement_timeout,
+                                               const std::string& zone);
+inline const setup_statement end_transaction{"COMMIT", std::nullopt};
+
+// The version JIT first appeared in: older servers reject its setting.
+inline constexpr int first_version_with_jit = 110000;
+
+}  // namespace storygate::db
