@@ -43,6 +43,9 @@ struct waiting_query {
   answer_handler done;
   clock::time_point queued_at;
   bool retried = false;
+  // The server whose connection died under the first try: the second goes
+  // elsewhere when it can (its other connections may be dead too, unnoticed).
+  std::optional<std::size_t> avoid_target;
 };
 
 }  // namespace
@@ -139,17 +142,30 @@ class pool::shard {
     for (auto& s : slots_)
       if (s->now == slot::state::idle) retire_if_unfit(*s);
     while (!queue_.empty()) {
-      slot* idle = nullptr;
-      for (auto& s : slots_)
-        if (s->now == slot::state::idle) {
-          idle = s.get();
-          break;
-        }
+      slot* idle = pick_idle(queue_.front());
       if (!idle) break;
       send_batch(*idle);
     }
     if (!queue_.empty()) open_for_waiting();
     publish();
+  }
+
+  // The idle connections take turns (so every server gets its share); one
+  // on a server the query should avoid only when there is no other.
+  slot* pick_idle(const waiting_query& next) {
+    slot* fallback = nullptr;
+    for (std::size_t k = 0; k < slots_.size(); ++k) {
+      const std::size_t index = (next_slot_ + k) % slots_.size();
+      auto& s = *slots_[index];
+      if (s.now != slot::state::idle) continue;
+      if (next.avoid_target && s.target == *next.avoid_target) {
+        if (!fallback) fallback = &s;
+        continue;
+      }
+      next_slot_ = index + 1;
+      return &s;
+    }
+    return fallback;
   }
 
   // An idle connection that died, whose server lags too far, or that is on
@@ -381,17 +397,18 @@ class pool::shard {
       // (pg_terminate_backend, a firewall): one more try on a fresh one, on
       // another server if this one is gone. Queries only read, so running
       // one twice is harmless.
-      if (!q.retried && was_reused) return retry(std::move(q));
+      if (!q.retried && was_reused) return retry(std::move(q), target);
       servers_.connect_failed(target, r.error());
-      if (!q.retried && servers_.count() > 1) return retry(std::move(q));
+      if (!q.retried && servers_.count() > 1) return retry(std::move(q), target);
       return q.done(failure::unavailable);
     }
     log::error("query failed", {{"sqlstate", r.sqlstate()}, {"detail", r.error()}});
     q.done(failure::internal);
   }
 
-  void retry(waiting_query q) {
+  void retry(waiting_query q, std::size_t failed_target) {
     q.retried = true;
+    q.avoid_target = failed_target;
     q.queued_at = clock::now();
     queue_.push_front(std::move(q));
   }
@@ -448,6 +465,7 @@ class pool::shard {
   servers& servers_;
   std::vector<std::unique_ptr<slot>> slots_;
   std::deque<waiting_query> queue_;
+  std::size_t next_slot_ = 0;
   asio::steady_timer expiry_;
   bool expiry_armed_ = false;
   clock::time_point expiry_due_{};
@@ -473,8 +491,13 @@ pool::pool(pool_options options, const std::vector<asio::any_io_executor>& execu
   const std::size_t shard_count = std::max<std::size_t>(1, std::min<std::size_t>(executors.size(), options_.size));
   for (std::size_t i = 0; i < shard_count; ++i)
     shards_.push_back(std::make_unique<shard>(options_, servers_, executors[i]));
-  for (unsigned i = 0; i < std::max(1u, options_.size); ++i)
-    shards_[i % shard_count]->add_slot(i % servers_.count());
+  // Each shard's connections take the servers in turn, each shard starting
+  // at a server of its own: the servers get even shares overall and within
+  // every shard.
+  for (unsigned i = 0; i < std::max(1u, options_.size); ++i) {
+    const std::size_t shard_index = i % shard_count, within = i / shard_count;
+    shards_[shard_index]->add_slot((shard_index + within) % servers_.count());
+  }
   for (auto& s : shards_) asio::post(s->executor(), [s = s.get()] { s->open_all(); });
 }
 
@@ -498,7 +521,7 @@ void pool::run(query_call call, answer_handler done) {
   }
   if (!chosen) chosen = shards_[next_shard_++ % n].get();
   asio::dispatch(chosen->executor(),
-                 [chosen, q = waiting_query{std::move(call), std::move(done), clock::now()}]() mutable {
+                 [chosen, q = waiting_query{std::move(call), std::move(done), clock::now(), false, std::nullopt}]() mutable {
                    chosen->enqueue(std::move(q));
                  });
 }

@@ -680,10 +680,24 @@ TEST_F(ScalePgbouncer, WithoutTheSwitchNamedPreparedStatementsBreakUnderConcurre
   const auto sg = start_storygate(false);
   const auto port = sg->port();
 
+  // Session settings made on a pooled server connection stay for its next
+  // client: looked at after the first round, before any server connection
+  // is replaced.
+  std::size_t leaked_timeout = 0, leaked_read_only = 0, leaked_prepared = 0;
+  const auto inspect_leaks = [&] {
+    const std::string default_timeout = query(admin_url(), "SHOW statement_timeout");
+    for (const auto& s : inspect_server_connections()) {
+      leaked_timeout += s.statement_timeout != default_timeout;
+      leaked_read_only += s.read_only != "off";
+      leaked_prepared += s.prepared > 0;
+    }
+  };
+
   load_tally tally;
   const auto until = clock_type::now() + milliseconds(8000);
   int rounds = 0;
   while (clock_type::now() < until && rounds < 5 && (rounds < 2 || tally.server_errors == 0)) {
+    if (rounds == 1) inspect_leaks();
     // Statements prepared on every server connection (the same names from
     // each of storygate's connections) can keep working for a while; a
     // server connection pgbouncer opens anew (server_lifetime, a restart,
@@ -719,15 +733,6 @@ TEST_F(ScalePgbouncer, WithoutTheSwitchNamedPreparedStatementsBreakUnderConcurre
   figure("scale_no_switch_wrong_offsets", static_cast<double>(tally.wrong_offsets), "answers (of the 200s)");
   std::printf("first failure: %s\n", tally.first_failure.c_str());
 
-  // Session settings made on a pooled server connection stay for its next client.
-  const auto states = inspect_server_connections();
-  std::size_t leaked_timeout = 0, leaked_read_only = 0, leaked_prepared = 0;
-  const std::string default_timeout = query(admin_url(), "SHOW statement_timeout");
-  for (const auto& s : states) {
-    leaked_timeout += s.statement_timeout != default_timeout;
-    leaked_read_only += s.read_only != "off";
-    leaked_prepared += s.prepared > 0;
-  }
   figure("scale_no_switch_server_connections_with_statement_timeout", static_cast<double>(leaked_timeout), "of 2");
   figure("scale_no_switch_server_connections_read_only", static_cast<double>(leaked_read_only), "of 2");
   figure("scale_no_switch_server_connections_with_prepared_statements", static_cast<double>(leaked_prepared), "of 2");

@@ -439,5 +439,23 @@ TEST(RenderFieldSql, StringFromNonStringTypeCastToText) {
   EXPECT_EQ(render(int4_type, field_type::string, "(a + b)"), "(a + b)::text");
 }
 
+TEST(Statements, EachHasItsOwnNameAndItsOwnSql) {
+  const auto q = customer_queries::build(make_catalog(timestamp_type), 0s);
+  std::set<std::string_view> names;
+  std::set<std::string> texts;
+  for (const auto s : every_statement) {
+    names.insert(statement_name(s));
+    texts.insert(q.sql(s));
+  }
+  EXPECT_EQ(names.size(), every_statement.size());
+  EXPECT_EQ(texts.size(), every_statement.size());
+  EXPECT_EQ(q.sql(statement::by_id), q.by_id);
+  EXPECT_EQ(q.sql(statement::count_since), q.count_since);
+  EXPECT_EQ(q.sql(statement::list_since), q.list_since);
+  EXPECT_EQ(q.sql(statement::list_after), q.list_after);
+  EXPECT_EQ(q.sql(statement::count_changed), q.count_changed);
+  EXPECT_EQ(statement_name(statement::list_after), "list_after");
+}
+
 }  // namespace
 }  // namespace storygate::sql

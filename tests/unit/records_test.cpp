@@ -1,8 +1,11 @@
 // api/records: convert_text, the JSON a legacy text value becomes for each
-// conversion a mapping can declare.
+// conversion a mapping can declare; write_record, a row as a record, read
+// through db::row_text (so no database is needed here).
 #include "api/records.h"
 
 #include <gtest/gtest.h>
+
+#include <vector>
 
 namespace storygate::api {
 namespace {
@@ -56,6 +59,87 @@ TEST(Records, SplitTextBecomesAnArrayOfEscapedStrings) {
 TEST(Records, FieldsWithoutATextConversionConvertNothing) {
   EXPECT_EQ(convert_text(field(conversion::none), "x", "UTC"), std::nullopt);
   EXPECT_EQ(convert_text(field(conversion::constant), "x", "UTC"), std::nullopt);
+}
+
+// A row of text values; nullopt is SQL NULL.
+class fake_row final : public db::row_text {
+ public:
+  explicit fake_row(std::vector<std::optional<std::string>> values) : values_(std::move(values)) {}
+  bool is_null(int column) const override { return !values_.at(static_cast<std::size_t>(column)); }
+  std::string_view text(int column) const override {
+    const auto& v = values_.at(static_cast<std::size_t>(column));
+    return v ? std::string_view(*v) : std::string_view();
+  }
+
+ private:
+  std::vector<std::optional<std::string>> values_;
+};
+
+// id (integer), then: a plain string, a constant, a boolean from text with a
+// default, a number from text without one.
+mapping::catalog record_catalog() {
+  mapping::catalog c;
+  c.source.time_zone.value = "UTC";
+  c.id.name = "id";
+  c.id.output = mapping::field_type::integer;
+  auto name = field(conversion::none);
+  name.name = "first_name";
+  name.output = mapping::field_type::string;
+  name.sql_column = 1;
+  auto source = field(conversion::constant);
+  source.name = "source";
+  source.constant_json = R"("legacy")";
+  auto vip = field(conversion::boolean_from_text);
+  vip.name = "vip";
+  vip.sql_column = 2;
+  vip.default_json = "false";
+  auto sales = field(conversion::number_from_text);
+  sales.name = "total_sales";
+  sales.sql_column = 3;
+  c.fields = {name, source, vip, sales};
+  c.sql_columns = 4;
+  return c;
+}
+
+struct warning {
+  std::string id, field, text;
+};
+
+std::string record(const mapping::catalog& c, std::vector<std::optional<std::string>> values,
+                   std::vector<warning>* warnings = nullptr) {
+  json::record_writer w;
+  write_record(w, c, fake_row(std::move(values)),
+               [&](std::string_view id, const mapping::resolved_field& f, std::string_view text) {
+                 if (warnings) warnings->push_back({std::string(id), f.name, std::string(text)});
+               });
+  return w.take();
+}
+
+TEST(WriteRecord, IdFirstThenEveryFieldInMappingOrder) {
+  EXPECT_EQ(record(record_catalog(), {"7", "Ann", "Y", "1,200.50"}),
+            R"({"id":7,"first_name":"Ann","source":"legacy","vip":true,"total_sales":1200.50})");
+}
+
+TEST(WriteRecord, NullsAreNullOrTheFieldsDefault) {
+  EXPECT_EQ(record(record_catalog(), {"7", std::nullopt, std::nullopt, std::nullopt}),
+            R"({"id":7,"first_name":null,"source":"legacy","vip":false,"total_sales":null})");
+}
+
+TEST(WriteRecord, AValueThatDoesNotConvertIsReportedAndServedAsNullOrTheDefault) {
+  std::vector<warning> warnings;
+  EXPECT_EQ(record(record_catalog(), {"7", "Ann", "perhaps", "n/a"}, &warnings),
+            R"({"id":7,"first_name":"Ann","source":"legacy","vip":false,"total_sales":null})");
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_EQ(warnings[0].id, "7");
+  EXPECT_EQ(warnings[0].field, "vip");
+  EXPECT_EQ(warnings[0].text, "perhaps");
+  EXPECT_EQ(warnings[1].field, "total_sales");
+  EXPECT_EQ(warnings[1].text, "n/a");
+}
+
+TEST(WriteRecord, TextIsEscapedAsJson) {
+  EXPECT_EQ(record(record_catalog(), {"7", "say \"hi\"\n", "N", "0"}),
+            R"({"id":7,"first_name":"say \"hi\"\n","source":"legacy","vip":false,"total_sales":0})");
 }
 
 }  // namespace
