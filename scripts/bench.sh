@@ -541,13 +541,17 @@ for s in by_id count_since list_since list_after count_changed; do
     statement "$s" >"$work/$s.sql"
     [[ -s $work/$s.sql ]] || die "storygate's '$s' statement is not in the PostgreSQL log ($work/statements.log)"
 done
-# The SETs storygate ran on the session that prepared by_id, as libpq -c options.
+# The settings storygate made on the session that prepared by_id, as libpq -c options:
+# each a set_config(name, value, false) run over the extended protocol, the value a
+# literal or $1, which the log gives on the DETAIL line that follows.
 by_id_pid=$(grep -m1 -o '\[[0-9]*\] LOG:  duration: [0-9.]* ms  parse by_id_g' "$work/statements.log" | grep -o '^\[[0-9]*\]')
-# A logged statement may hold several: "SET a = on; SET b = 10000".
-session_options=$(grep -F "$by_id_pid LOG:" "$work/statements.log" | grep -F '  statement: SET ' |
-    sed 's/.*  statement: //' | tr ';' '\n' |
-    sed -n "s/^ *SET  *\([A-Za-z_.]*\) *\(=\|TO\) *'\{0,1\}\([^' ]*\)'\{0,1\} *\$/-c \1=\3/p" | tr '\n' ' ')
-[[ $session_options == *TimeZone=* ]] || die "no 'SET TimeZone' found for storygate's session in the PostgreSQL log"
+session_options=$(grep -F "$by_id_pid " "$work/statements.log" | perl -ne '
+    if (/execute <unnamed>: SELECT set_config\(\x27([\w.]+)\x27, (?:\x27([^\x27]*)\x27|\$1), false\)/) {
+        if (defined $2) { print "-c $1=$2 " } else { $wanted = $1 }
+    } elsif ($wanted && /DETAIL:  parameters: \$1 = \x27([^\x27]*)\x27/) {
+        print "-c $wanted=$1 "; $wanted = "";
+    }')
+[[ $session_options == *TimeZone=* ]] || die "no TimeZone setting found for storygate's session in the PostgreSQL log"
 say "session settings: $session_options"
 
 # pgbench script for by_id: a random existing customer each time.

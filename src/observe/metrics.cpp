@@ -44,7 +44,7 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   request_seconds_ = &BuildHistogram().Name("storygate_http_request_duration_seconds")
                           .Help("Time from a request read to its reply ready, by route").Register(*registry_);
   query_seconds_ = &BuildHistogram().Name("storygate_db_query_duration_seconds")
-                        .Help("Time a database job held its connection").Register(*registry_)
+                        .Help("Time from a query's batch leaving to its answer").Register(*registry_)
                         .Add({}, latency_buckets);
   reloads_ = &BuildCounter().Name("storygate_mapping_reloads_total")
                   .Help("Mapping reloads, by result").Register(*registry_);
