@@ -10,6 +10,7 @@
 
 #include <future>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "api/customer_api.h"
@@ -117,7 +118,9 @@ int serve(const config::settings& settings) {
   api::sync_cursors cursors(settings.sync_cursor_limit, settings.sync_cursor_ttl, std::move(abandoned));
   // The HTTP side's io_context. The pool's connections are driven on it
   // too, a shard per thread, each on a strand of its own (db/pool.h).
-  net::io_context io(static_cast<int>(settings.io_threads));
+  // Destroyed by hand at the end (see there), so a unique_ptr.
+  auto io_owner = std::make_unique<net::io_context>(static_cast<int>(settings.io_threads));
+  net::io_context& io = *io_owner;
   std::vector<net::any_io_executor> shard_executors;
   for (unsigned i = 0; i < settings.io_threads; ++i) shard_executors.emplace_back(net::make_strand(io));
   db::pool pool(app::pool_options_for(settings, conninfo, &metrics), shard_executors);
@@ -153,15 +156,15 @@ int serve(const config::settings& settings) {
   }
   // Signals are ours before anyone is told we listen: a SIGHUP right after
   // start-up must reload, not kill.
-  net::signal_set stop_signals(io, SIGINT, SIGTERM);
-  stop_signals.async_wait([&](const boost::system::error_code& error, int signal) {
+  std::optional<net::signal_set> stop_signals(std::in_place, io, SIGINT, SIGTERM);
+  stop_signals->async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;
     log::info("shutting down", {{"signal", static_cast<int64_t>(signal)}});
     shut_down_gracefully(io, *listener, context, settings.shutdown_timeout);
   });
-  net::signal_set reload_signal(io, SIGHUP);
+  std::optional<net::signal_set> reload_signal(std::in_place, io, SIGHUP);
   std::function<void()> wait_for_hangup = [&] {
-    reload_signal.async_wait([&](const boost::system::error_code& error, int) {
+    reload_signal->async_wait([&](const boost::system::error_code& error, int) {
       if (error) return;
       reloader.request("SIGHUP");
       wait_for_hangup();
@@ -186,6 +189,13 @@ int serve(const config::settings& settings) {
   // Pages waiting on the store are answered (their sessions still exist)
   // before the store goes.
   if (store) store->stop();
+  // What is bound to the io_context goes before it; and it goes, with the
+  // handlers it still holds (some own sessions), while what those sessions
+  // point at (the session context, the router) still exists.
+  stop_signals.reset();
+  reload_signal.reset();
+  listener.reset();
+  io_owner.reset();
   log::info("stopped");
   return 0;
 }

@@ -509,6 +509,7 @@ void pool::run(query_call call, answer_handler done) {
   // is taken before one whose connections are all out.
   static thread_local const std::size_t home = std::hash<std::thread::id>{}(std::this_thread::get_id());
   const std::size_t n = shards_.size();
+  if (n == 0) return done(failure::unavailable);  // drained
   shard* chosen = nullptr;
   for (std::size_t k = 0; k < n && !chosen; ++k) {
     auto& candidate = *shards_[(home + k) % n];
@@ -529,6 +530,9 @@ void pool::run(query_call call, answer_handler done) {
 void pool::drain() {
   servers_.stop();
   for (auto& s : shards_) s->close_all();
+  // Their timers and connections are bound to the executors, and their
+  // queued queries' handlers may own sessions: all go now, while both exist.
+  shards_.clear();
 }
 
 pool::stats pool::snapshot() const {

@@ -122,9 +122,9 @@ class pool {
   // rows or the failure. Any thread.
   void run(query_call call, answer_handler done);
 
-  // Stops the health checks and closes every connection. Call once the
-  // executors have stopped running (queries still out are abandoned, their
-  // handlers destroyed with the executors).
+  // Stops the health checks, closes every connection and lets go of every
+  // query still queued or out (their handlers are destroyed, not called).
+  // Call once the executors have stopped running; run() then fails at once.
   void drain();
 
   struct stats {
