@@ -195,6 +195,7 @@ int serve(const config::settings& settings) {
   stop_signals.reset();
   reload_signal.reset();
   listener.reset();
+  shard_executors.clear();
   io_owner.reset();
   log::info("stopped");
   return 0;
