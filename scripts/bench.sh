@@ -542,11 +542,11 @@ for s in by_id count_since list_since list_after count_changed; do
     [[ -s $work/$s.sql ]] || die "storygate's '$s' statement is not in the PostgreSQL log ($work/statements.log)"
 done
 # The settings storygate made on the session that prepared by_id, as libpq -c options:
-# each a set_config(name, value, false) run over the extended protocol, the value a
-# literal or $1, which the log gives on the DETAIL line that follows.
+# each a set_config(name, value, false), the value a literal or $1, which the log gives
+# on the DETAIL line after the execute (db/session_setup.cpp).
 by_id_pid=$(grep -m1 -o '\[[0-9]*\] LOG:  duration: [0-9.]* ms  parse by_id_g' "$work/statements.log" | grep -o '^\[[0-9]*\]')
 session_options=$(grep -F "$by_id_pid " "$work/statements.log" | perl -ne '
-    if (/execute <unnamed>: SELECT set_config\(\x27([\w.]+)\x27, (?:\x27([^\x27]*)\x27|\$1), false\)/) {
+    if (/(?:statement|execute <unnamed>): SELECT set_config\(\x27([\w.]+)\x27, (?:\x27([^\x27]*)\x27|\$1), false\)/) {
         if (defined $2) { print "-c $1=$2 " } else { $wanted = $1 }
     } elsif ($wanted && /DETAIL:  parameters: \$1 = \x27([^\x27]*)\x27/) {
         print "-c $wanted=$1 "; $wanted = "";

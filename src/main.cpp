@@ -21,6 +21,7 @@
 #include "cursors/redis_store.h"
 #include "db/conninfo.h"
 #include "db/pool.h"
+#include "http/io_threads.h"
 #include "http/listener.h"
 #include "http/router.h"
 #include "http/tls.h"
@@ -39,7 +40,7 @@ constexpr int exit_failure = 1;
 // Stops the I/O once no request is in flight (or at the deadline), looking
 // every 20 ms. The timer is handed along, not captured by itself, so nothing
 // keeps it alive once the I/O stops.
-void stop_when_idle(net::io_context& io, http::session_context& context,
+void stop_when_idle(http::io_threads& io, http::session_context& context,
                     std::shared_ptr<net::steady_timer> timer, std::chrono::steady_clock::time_point deadline) {
   // Idle keep-alive connections are not waited for: only requests being answered.
   if (context.requests_in_flight.load() == 0 || std::chrono::steady_clock::now() >= deadline) {
@@ -52,11 +53,12 @@ void stop_when_idle(net::io_context& io, http::session_context& context,
   });
 }
 
-void shut_down_gracefully(net::io_context& io, http::listener& listener, http::session_context& context,
+void shut_down_gracefully(http::io_threads& io, http::listener& listener, http::session_context& context,
                           std::chrono::milliseconds timeout) {
   context.shutting_down = true;
   listener.stop();
-  stop_when_idle(io, context, std::make_shared<net::steady_timer>(io), std::chrono::steady_clock::now() + timeout);
+  stop_when_idle(io, context, std::make_shared<net::steady_timer>(io.main()),
+                 std::chrono::steady_clock::now() + timeout);
 }
 
 // Each client connection and database session is a descriptor: take what the
@@ -116,14 +118,12 @@ int serve(const config::settings& settings) {
   std::function<void(const api::sync_walk&)> abandoned;
   if (!store) abandoned = [&metrics](const api::sync_walk& walk) { api::report_walk(walk, false, &metrics); };
   api::sync_cursors cursors(settings.sync_cursor_limit, settings.sync_cursor_ttl, std::move(abandoned));
-  // The HTTP side's io_context. The pool's connections are driven on it
-  // too, a shard per thread, each on a strand of its own (db/pool.h).
-  // Destroyed by hand at the end (see there), so a unique_ptr.
-  auto io_owner = std::make_unique<net::io_context>(static_cast<int>(settings.io_threads));
-  net::io_context& io = *io_owner;
-  std::vector<net::any_io_executor> shard_executors;
-  for (unsigned i = 0; i < settings.io_threads; ++i) shard_executors.emplace_back(net::make_strand(io));
-  db::pool pool(app::pool_options_for(settings, conninfo, &metrics), shard_executors);
+  // The HTTP side's threads, an io_context each. The pool's connections are
+  // driven on them too, a shard per thread (db/pool.h). Destroyed by hand at
+  // the end (see there), so a unique_ptr.
+  auto io_owner = std::make_unique<http::io_threads>(settings.io_threads);
+  http::io_threads& io = *io_owner;
+  db::pool pool(app::pool_options_for(settings, conninfo, &metrics), io.executors());
   api::customer_api api(mapping, pool, cursors, &metrics, store.get());
   auth::throttle throttle({settings.auth_max_failures, std::chrono::seconds(60), settings.auth_lockout,
                            settings.rate_limit, 10000});
@@ -156,13 +156,13 @@ int serve(const config::settings& settings) {
   }
   // Signals are ours before anyone is told we listen: a SIGHUP right after
   // start-up must reload, not kill.
-  std::optional<net::signal_set> stop_signals(std::in_place, io, SIGINT, SIGTERM);
+  std::optional<net::signal_set> stop_signals(std::in_place, io.main(), SIGINT, SIGTERM);
   stop_signals->async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;
     log::info("shutting down", {{"signal", static_cast<int64_t>(signal)}});
     shut_down_gracefully(io, *listener, context, settings.shutdown_timeout);
   });
-  std::optional<net::signal_set> reload_signal(std::in_place, io, SIGHUP);
+  std::optional<net::signal_set> reload_signal(std::in_place, io.main(), SIGHUP);
   std::function<void()> wait_for_hangup = [&] {
     reload_signal->async_wait([&](const boost::system::error_code& error, int) {
       if (error) return;
@@ -181,10 +181,7 @@ int serve(const config::settings& settings) {
                           {"fields", static_cast<int64_t>(mapping->catalog->fields.size())},
                           {"database", db::describe_target(conninfo)}});
 
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < settings.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
-  for (auto& t : threads) t.join();
   pool.drain();
   // Pages waiting on the store are answered (their sessions still exist)
   // before the store goes.
@@ -195,7 +192,6 @@ int serve(const config::settings& settings) {
   stop_signals.reset();
   reload_signal.reset();
   listener.reset();
-  shard_executors.clear();
   io_owner.reset();
   log::info("stopped");
   return 0;

@@ -38,6 +38,12 @@ constexpr std::size_t max_batch = 32;
 // and the one requests still in flight may use during a reload.
 constexpr std::size_t kept_versions = 2;
 
+// The shard whose executor this thread runs (set by the shard itself, on its
+// executor): a query from this thread goes there first, and so does not
+// leave the thread. Keyed by the pool, as a process may hold more than one.
+thread_local const void* local_pool = nullptr;
+thread_local void* local_shard = nullptr;
+
 struct waiting_query {
   query_call call;
   answer_handler done;
@@ -71,8 +77,8 @@ std::string_view describe(failure f) {
 // executor. Every member function but the atomics' readers runs there.
 class pool::shard {
  public:
-  shard(const pool_options& options, servers& known, asio::any_io_executor executor)
-      : executor_(std::move(executor)), options_(options), servers_(known), expiry_(executor_) {}
+  shard(const pool* owner, const pool_options& options, servers& known, asio::any_io_executor executor)
+      : owner_(owner), executor_(std::move(executor)), options_(options), servers_(known), expiry_(executor_) {}
 
   void add_slot(std::size_t preferred_target) {
     slots_.push_back(std::make_unique<slot>(executor_));
@@ -86,6 +92,8 @@ class pool::shard {
   // that arrives while its connection is still opening would otherwise
   // share its first batch with every other one that arrived meanwhile.
   void open_all() {
+    local_pool = owner_;
+    local_shard = this;
     for (auto& s : slots_)
       if (s->now == slot::state::empty) start_connecting(*s);
     publish();
@@ -104,6 +112,16 @@ class pool::shard {
       if (s->connection) s->connection->close("shutting down");
       s->connection.reset();
     }
+  }
+
+  // Takes one of the free connections for a query about to come, so two
+  // threads at once do not both count on the same one; the shard sets the
+  // true figure when it next looks. Any thread.
+  bool claim() {
+    auto now_free = free.load(std::memory_order_relaxed);
+    while (now_free > 0 && !free.compare_exchange_weak(now_free, now_free - 1, std::memory_order_relaxed)) {
+    }
+    return now_free > 0;
   }
 
   // Read from any thread.
@@ -460,6 +478,7 @@ class pool::shard {
     waiting = static_cast<unsigned>(queue_.size());
   }
 
+  const pool* owner_;
   asio::any_io_executor executor_;
   const pool_options& options_;
   servers& servers_;
@@ -490,7 +509,7 @@ pool::pool(pool_options options, const std::vector<asio::any_io_executor>& execu
     : options_(std::move(options)), servers_(servers_options(options_)) {
   const std::size_t shard_count = std::max<std::size_t>(1, std::min<std::size_t>(executors.size(), options_.size));
   for (std::size_t i = 0; i < shard_count; ++i)
-    shards_.push_back(std::make_unique<shard>(options_, servers_, executors[i]));
+    shards_.push_back(std::make_unique<shard>(this, options_, servers_, executors[i]));
   // Each shard's connections take the servers in turn, each shard starting
   // at a server of its own: the servers get even shares overall and within
   // every shard.
@@ -504,23 +523,19 @@ pool::pool(pool_options options, const std::vector<asio::any_io_executor>& execu
 pool::~pool() { drain(); }
 
 void pool::run(query_call call, answer_handler done) {
-  // Each thread starts looking at a shard of its own, so two threads
-  // usually meet no strand of the other's; a shard with a connection free
-  // is taken before one whose connections are all out.
-  static thread_local const std::size_t home = std::hash<std::thread::id>{}(std::this_thread::get_id());
   const std::size_t n = shards_.size();
   if (n == 0) return done(failure::unavailable);  // drained
-  shard* chosen = nullptr;
+  // This thread's own shard first (the query then never leaves the thread),
+  // then any with a connection free; when none is free, the query waits on
+  // this thread's shard, or on the others in turn.
+  auto* local = local_pool == this ? static_cast<shard*>(local_shard) : nullptr;
+  shard* chosen = local && local->claim() ? local : nullptr;
+  const std::size_t first = next_shard_++;
   for (std::size_t k = 0; k < n && !chosen; ++k) {
-    auto& candidate = *shards_[(home + k) % n];
-    // Claimed here, so two threads at once do not both count on the same
-    // free connection; the shard sets the true figure when it next looks.
-    auto free = candidate.free.load(std::memory_order_relaxed);
-    while (free > 0 && !candidate.free.compare_exchange_weak(free, free - 1, std::memory_order_relaxed)) {
-    }
-    if (free > 0) chosen = &candidate;
+    auto& candidate = *shards_[(first + k) % n];
+    if (&candidate != local && candidate.claim()) chosen = &candidate;
   }
-  if (!chosen) chosen = shards_[next_shard_++ % n].get();
+  if (!chosen) chosen = local ? local : shards_[first % n].get();
   asio::dispatch(chosen->executor(),
                  [chosen, q = waiting_query{std::move(call), std::move(done), clock::now(), false, std::nullopt}]() mutable {
                    chosen->enqueue(std::move(q));
@@ -528,6 +543,10 @@ void pool::run(query_call call, answer_handler done) {
 }
 
 void pool::drain() {
+  if (local_pool == this) {  // another pool may come at the same address
+    local_pool = nullptr;
+    local_shard = nullptr;
+  }
   servers_.stop();
   for (auto& s : shards_) s->close_all();
   // Their timers and connections are bound to the executors, and their

@@ -12,9 +12,13 @@ namespace {
 constexpr std::chrono::milliseconds accept_pause{100};
 }
 
-listener::listener(net::io_context& io, const net::ip::tcp::endpoint& endpoint,
-                   session_context& context, net::ssl::context* tls)
-    : io_(io), acceptor_(net::make_strand(io)), pause_timer_(acceptor_.get_executor()), context_(context), tls_(tls) {
+listener::listener(io_threads& threads, const net::ip::tcp::endpoint& endpoint, session_context& context,
+                   net::ssl::context* tls)
+    : threads_(threads),
+      acceptor_(net::make_strand(threads.main())),
+      pause_timer_(acceptor_.get_executor()),
+      context_(context),
+      tls_(tls) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -31,8 +35,9 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  // Each session gets its own strand, so its handlers never run concurrently.
-  acceptor_.async_accept(net::make_strand(io_),
+  // A session lives on one thread's io_context, so its handlers never run
+  // concurrently, without a strand.
+  acceptor_.async_accept(threads_.next().get_executor(),
                          boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 

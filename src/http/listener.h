@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include "http/io_threads.h"
 #include "http/session.h"
 
 namespace storygate::http {
@@ -16,9 +17,10 @@ class listener : public std::enable_shared_from_this<listener> {
  public:
   // Binds and listens; throws boost::system::system_error when it cannot
   // (address in use, bad address, no permission).
-  // `tls` null: plain HTTP.
-  listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
-           session_context& context, boost::asio::ssl::context* tls);
+  // `tls` null: plain HTTP. Accepts on threads.main(); each connection goes
+  // to the next of `threads` in turn, and stays there.
+  listener(io_threads& threads, const boost::asio::ip::tcp::endpoint& endpoint, session_context& context,
+           boost::asio::ssl::context* tls);
 
   void run();
   void stop();  // stops accepting; open sessions finish on their own
@@ -28,7 +30,7 @@ class listener : public std::enable_shared_from_this<listener> {
   void do_accept();
   void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
 
-  boost::asio::io_context& io_;
+  io_threads& threads_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer pause_timer_;  // after a failed accept (no descriptors left)
   session_context& context_;
