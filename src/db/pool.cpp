@@ -129,6 +129,8 @@ class pool::shard {
   std::atomic<unsigned> busy{0};
   std::atomic<unsigned> waiting{0};
   std::atomic<unsigned> connected{0};
+  std::atomic<uint64_t> queries{0};
+  std::atomic<uint64_t> batches{0};
   unsigned size() const { return static_cast<unsigned>(slots_.size()); }
 
  private:
@@ -292,6 +294,8 @@ class pool::shard {
     }
     s.now = slot::state::busy;
     ++busy;
+    ++batches;
+    queries += s.batch.size();
     s.answers.clear();
     s.answers.resize(s.batch.size());
     s.unanswered = s.batch.size();
@@ -561,6 +565,8 @@ pool::stats pool::snapshot() const {
     s.busy += sh->busy.load();
     s.waiting += sh->waiting.load();
     s.connected += sh->connected.load();
+    s.queries += sh->queries.load();
+    s.batches += sh->batches.load();
   }
   s.servers = servers_.health();
   return s;

@@ -132,6 +132,8 @@ class pool {
     unsigned busy = 0;       // connections with a batch out
     unsigned waiting = 0;    // queries queued for a connection
     unsigned connected = 0;  // open connections
+    uint64_t queries = 0;    // sent, since the start
+    uint64_t batches = 0;    // that they went in: fewer than queries when waiting ones shared a round trip
     std::vector<server_health> servers;  // the primary (--database-url) first
   };
   stats snapshot() const;
