@@ -31,6 +31,8 @@
 #               CMake to configure; non-root USER, EXPOSE, HEALTHCHECK, ENTRYPOINT, CMD
 #   compose     docker-compose.yml parses, every file it mounts or builds from exists,
 #               secrets come from the environment without defaults, ports on 127.0.0.1
+#   tags        every storygate image tag and kustomize newTag under deploy/ is the
+#               project's version (CMakeLists.txt)
 #
 # Needs (Debian 12): bash, python3 with python3-yaml, systemd (systemd-analyze), binutils
 # (readelf), dpkg, cmake and the build dependencies (for the configure check).
@@ -108,6 +110,19 @@ while IFS= read -r -d '' script; do
     if ! out=$(bash -n "$script" 2>&1); then fail "bash -n $script:"$'\n'"$out"; fi
     [[ -x $script ]] || fail "$script is not executable"
 done < <(find "$root/deploy" -name '*.sh' -print0)
+
+# --- image tags: the version the build makes ------------------------------------------------
+# An operator copies the tag from these files; one left at an older release pulls it.
+version=$(sed -n 's/^project(storygate VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
+stale=$(grep -rnoE 'storygate:[0-9][0-9A-Za-z.+~-]*|newTag: *[0-9][0-9A-Za-z.+~-]*' "$root/deploy" |
+    grep -vE "(storygate:|newTag: *)$version\$" || true)
+if [[ -z $version ]]; then
+    fail "no project version in CMakeLists.txt"
+elif [[ -n $stale ]]; then
+    fail "image tags other than the project's version $version:"$'\n'"$stale"
+else
+    ok "every image tag under deploy/ is $version"
+fi
 
 # --- kustomize build, when kubectl is there -----------------------------------------------
 if command -v kubectl >/dev/null 2>&1; then
