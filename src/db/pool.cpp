@@ -77,8 +77,14 @@ std::string_view describe(failure f) {
 // executor. Every member function but the atomics' readers runs there.
 class pool::shard {
  public:
-  shard(const pool* owner, const pool_options& options, servers& known, asio::any_io_executor executor)
-      : owner_(owner), executor_(std::move(executor)), options_(options), servers_(known), expiry_(executor_) {}
+  shard(const pool* owner, std::size_t own_index, const pool_options& options, servers& known,
+        asio::any_io_executor executor)
+      : owner_(owner),
+        own_index_(own_index),
+        executor_(std::move(executor)),
+        options_(options),
+        servers_(known),
+        expiry_(executor_) {}
 
   void add_slot(std::size_t preferred_target) {
     slots_.push_back(std::make_unique<slot>(executor_));
@@ -118,8 +124,8 @@ class pool::shard {
   // threads at once do not both count on the same one; the shard sets the
   // true figure when it next looks. Any thread.
   bool claim() {
-    auto now_free = free.load(std::memory_order_relaxed);
-    while (now_free > 0 && !free.compare_exchange_weak(now_free, now_free - 1, std::memory_order_relaxed)) {
+    auto now_free = free.load();
+    while (now_free > 0 && !free.compare_exchange_weak(now_free, now_free - 1)) {
     }
     return now_free > 0;
   }
@@ -166,8 +172,35 @@ class pool::shard {
       if (!idle) break;
       send_batch(*idle);
     }
+    // What this shard cannot send now goes to a shard with a connection
+    // free, so no query waits here for a busy connection while another
+    // shard's sits idle; what is left waits here.
+    publish();
+    if (!queue_.empty()) hand_over();
     if (!queue_.empty()) open_for_waiting();
     publish();
+    if (queue_.empty() && free.load() > 0) nudge_waiting_shards();
+  }
+
+  // A shard with a connection free and another with queries waiting must
+  // find each other whichever of them looks first: each publishes its own
+  // figure (free or waiting) before reading the other's, so at least one of
+  // them sees the other (sequentially consistent atomics).
+  void hand_over() {
+    const auto& shards = owner_->shards_;
+    for (std::size_t k = 1; k < shards.size() && !queue_.empty(); ++k) {
+      shard* other = shards[(own_index_ + k) % shards.size()].get();
+      while (!queue_.empty() && other->claim()) {
+        asio::post(other->executor(), [other, q = std::move(queue_.front())]() mutable { other->enqueue(std::move(q)); });
+        queue_.pop_front();
+      }
+    }
+  }
+
+  void nudge_waiting_shards() {
+    for (const auto& other : owner_->shards_)
+      if (other.get() != this && other->waiting.load() > 0)
+        asio::post(other->executor(), [other = other.get()] { other->pump(); });
   }
 
   // The idle connections take turns (so every server gets its share); one
@@ -483,6 +516,7 @@ class pool::shard {
   }
 
   const pool* owner_;
+  const std::size_t own_index_;  // in owner_->shards_
   asio::any_io_executor executor_;
   const pool_options& options_;
   servers& servers_;
@@ -513,7 +547,7 @@ pool::pool(pool_options options, const std::vector<asio::any_io_executor>& execu
     : options_(std::move(options)), servers_(servers_options(options_)) {
   const std::size_t shard_count = std::max<std::size_t>(1, std::min<std::size_t>(executors.size(), options_.size));
   for (std::size_t i = 0; i < shard_count; ++i)
-    shards_.push_back(std::make_unique<shard>(this, options_, servers_, executors[i]));
+    shards_.push_back(std::make_unique<shard>(this, i, options_, servers_, executors[i]));
   // Each shard's connections take the servers in turn, each shard starting
   // at a server of its own: the servers get even shares overall and within
   // every shard.

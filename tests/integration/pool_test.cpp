@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <functional>
 #include <string>
@@ -140,6 +141,31 @@ TEST_F(PoolTest, AStatementTimeoutEndsItsOwnQueryAndTheConnectionServesOn) {
   EXPECT_FALSE(after.failed);
   EXPECT_EQ(after.value, "42");
   EXPECT_EQ(pool.snapshot().connected, 1u) << "the connection was dropped for a timeout";
+  pool.drain();
+}
+
+// Two shards (two strands here). A query that found no connection free
+// waits on one shard behind a slow query; when the other shard's
+// connection comes free first, the query moves there and is answered then,
+// not after the slow one (nor failed as busy at the pool wait).
+TEST_F(PoolTest, AQueryWaitingOnOneShardIsTakenByAnotherShardsConnectionThatComesFreeFirst) {
+  auto o = options(2);
+  o.wait = 1500ms;
+  db::pool pool(o, {boost::asio::make_strand(io_), boost::asio::make_strand(io_)});
+  run_until([&] { return pool.snapshot().connected == 2; });
+
+  outcome slow, short_one, waiting;
+  run(pool, sleep_statement, "3", slow);         // one shard's connection
+  run(pool, sleep_statement, "0.3", short_one);  // the other's
+  run_until([&] { return pool.snapshot().busy == 2; });
+  const auto asked = std::chrono::steady_clock::now();
+  run(pool, echo_statement, "7", waiting);  // none free: waits on a shard
+  run_until([&] { return waiting.done; });
+  ASSERT_FALSE(waiting.failed) << "failed as " << db::describe(*waiting.failed);
+  EXPECT_EQ(waiting.value, "8");
+  EXPECT_LT(waiting.at - asked, 1000ms) << "the waiting query stayed behind the slow one";
+  run_until([&] { return slow.done && short_one.done; });
+  EXPECT_GE(waiting.at, short_one.at);
   pool.drain();
 }
 
