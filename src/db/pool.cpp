@@ -364,12 +364,13 @@ class pool::shard {
       s.time_zone = set.time_zone;
     }
     prepare(s, call.statements);
+    // No Sync of its own: the batch ends with one (send_batch), so it leaves
+    // in one write and its answers come back in one (libpq flushes at every
+    // Sync). A query that fails makes PostgreSQL skip the rest of the batch;
+    // pipeline_connection sends those again, so each still ends on its own.
     s.connection->execute_prepared(set.names[call.statement], call.params, std::move(answered));
-    // A Sync after each query: PostgreSQL sends a query's rows when it
-    // reaches a Sync, so each comes back as soon as it is ready rather than
-    // with the batch's slowest; and each runs in a transaction of its own,
-    // so one that fails does not undo the others.
-    s.connection->sync();
+    // Except on a server that would time the batch as one statement.
+    if (!statement_timeout_per_execute(s.connection->server_version())) s.connection->sync();
   }
 
   // Prepares a mapping version's statements the first time the connection

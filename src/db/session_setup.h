@@ -44,4 +44,11 @@ inline const setup_statement end_transaction{"COMMIT", std::nullopt};
 // The version JIT first appeared in: older servers reject its setting.
 inline constexpr int first_version_with_jit = 110000;
 
+// Whether several statements between two Syncs each get the whole
+// statement_timeout. From 11 on the server restarts the timeout at every
+// Execute; 10 runs one timeout from the first Execute to the Sync, so a
+// batch of quick lookups could be cancelled for their sum (shown by
+// PoolTest.EveryQueryOfABatchHasItsOwnStatementTimeoutAndFailsAlone on 10).
+inline bool statement_timeout_per_execute(int server_version) { return server_version >= 110000; }
+
 }  // namespace storygate::db

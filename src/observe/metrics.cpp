@@ -92,6 +92,12 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                               .Help("Cursor store operations that failed (the request went on without the "
                                     "store), by operation and reason")
                               .Register(*registry_);
+  db_queries_ = &BuildCounter().Name("storygate_db_queries_total")
+                    .Help("Queries sent to the database").Register(*registry_).Add({});
+  db_batches_ = &BuildCounter().Name("storygate_db_batches_total")
+                    .Help("Round trips the queries went in: queries that waited for a busy connection "
+                          "leave together, so fewer than queries under load")
+                    .Register(*registry_).Add({});
   pool_ = &BuildGauge().Name("storygate_db_pool").Help("Database pool: size, busy, waiting, connected")
                .Register(*registry_);
   // Labelled by server (host:port/db as user): one per --database-url and
@@ -170,6 +176,13 @@ std::string metrics::render(const db::pool::stats& pool) {
   pool_->Add({{"state", "busy"}}).Set(pool.busy);
   pool_->Add({{"state", "waiting"}}).Set(pool.waiting);
   pool_->Add({{"state", "connected"}}).Set(pool.connected);
+  {
+    std::lock_guard lock(pool_totals_mutex_);
+    db_queries_->Increment(static_cast<double>(pool.queries - queries_counted_));
+    db_batches_->Increment(static_cast<double>(pool.batches - batches_counted_));
+    queries_counted_ = pool.queries;
+    batches_counted_ = pool.batches;
+  }
   for (const auto& server : pool.servers) {
     const prometheus::Labels label{{"server", server.name}};
     server_up_->Add(label).Set(server.up ? 1 : 0);

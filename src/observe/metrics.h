@@ -4,6 +4,7 @@
 //
 // Thread-safe; one instance per process.
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -76,6 +77,11 @@ class metrics {
   prometheus::Family<prometheus::Gauge>* server_up_;
   prometheus::Family<prometheus::Gauge>* server_standby_;
   prometheus::Family<prometheus::Gauge>* replica_lag_;
+  // The pool's own running totals, carried over at each render.
+  prometheus::Counter* db_queries_;
+  prometheus::Counter* db_batches_;
+  std::mutex pool_totals_mutex_;
+  uint64_t queries_counted_ = 0, batches_counted_ = 0;
 
   std::mutex children_mutex_;
   std::unordered_map<std::string, std::pair<prometheus::Counter*, prometheus::Histogram*>> request_children_;

@@ -3,6 +3,7 @@
 // one waiting past the pool wait fails as busy, a statement timeout ends its
 // own query alone, and a server that cannot be reached fails as unavailable.
 #include "db/pool.h"
+#include "db/conninfo.h"
 
 #include <gtest/gtest.h>
 
@@ -36,7 +37,9 @@ class PoolTest : public ::testing::Test {
     return set;
   }
 
-  db::pool_options options(unsigned size, const std::string& conninfo = admin_url()) {
+  // The pool takes a libpq connection string as the server builds it (its
+  // health checks add their own application_name to it).
+  db::pool_options options(unsigned size, const std::string& conninfo = db::build_conninfo(admin_url(), {})) {
     db::pool_options o;
     o.conninfo = conninfo;
     o.size = size;
@@ -141,6 +144,47 @@ TEST_F(PoolTest, AStatementTimeoutEndsItsOwnQueryAndTheConnectionServesOn) {
   EXPECT_FALSE(after.failed);
   EXPECT_EQ(after.value, "42");
   EXPECT_EQ(pool.snapshot().connected, 1u) << "the connection was dropped for a timeout";
+  pool.drain();
+}
+
+// The queries that waited leave in one batch closed by one Sync: one write,
+// one implicit transaction on the server. Each must still be held to the
+// statement timeout on its own (PostgreSQL restarts it at every Execute),
+// and one that fails must end alone: the others, skipped by the server,
+// are sent again. Run on every major (the server decides both).
+TEST_F(PoolTest, EveryQueryOfABatchHasItsOwnStatementTimeoutAndFailsAlone) {
+  auto o = options(1);
+  o.statement_timeout = 700ms;
+  db::pool pool(o, {io_.get_executor()});
+  outcome warm;
+  run(pool, echo_statement, "0", warm);
+  run_until([&] { return warm.done; });
+  ASSERT_FALSE(warm.failed);
+
+  outcome ahead;
+  run(pool, sleep_statement, "0.1", ahead);
+  // Four of 0.3 s in one batch: 1.2 s in all, past the timeout, each within it.
+  std::vector<outcome> sleepers(4);
+  for (auto& each : sleepers) run(pool, sleep_statement, "0.3", each);
+  run_until([&] { return std::all_of(sleepers.begin(), sleepers.end(), [](auto& x) { return x.done; }); });
+  for (std::size_t i = 0; i < sleepers.size(); ++i)
+    EXPECT_FALSE(sleepers[i].failed) << "query " << i << " of the batch failed as "
+                                     << db::describe(*sleepers[i].failed);
+  EXPECT_EQ(pool.snapshot().batches, 3u) << "the four did not leave together";
+
+  // One past the timeout between two that are not: it alone fails.
+  outcome ahead2, before, too_slow, after;
+  run(pool, sleep_statement, "0.1", ahead2);
+  run(pool, echo_statement, "1", before);
+  run(pool, sleep_statement, "2", too_slow);
+  run(pool, echo_statement, "2", after);
+  run_until([&] { return before.done && too_slow.done && after.done; });
+  EXPECT_FALSE(before.failed);
+  EXPECT_EQ(before.value, "2");
+  ASSERT_TRUE(too_slow.failed);
+  EXPECT_EQ(*too_slow.failed, failure::timed_out);
+  EXPECT_FALSE(after.failed) << "a query was failed by another in its batch";
+  EXPECT_EQ(after.value, "3");
   pool.drain();
 }
 

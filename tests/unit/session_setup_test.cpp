@@ -32,6 +32,12 @@ TEST(SessionSetup, JitIsTurnedOffOnlyWhereTheServerHasIt) {
   for (const auto& s : session_setup(100023, 1s)) EXPECT_EQ(s.sql.find("jit"), std::string::npos) << s.sql;
 }
 
+TEST(SessionSetup, OnlyServersFrom11TimeEachStatementOfABatchOnItsOwn) {
+  EXPECT_FALSE(statement_timeout_per_execute(100023));
+  EXPECT_TRUE(statement_timeout_per_execute(110000));
+  EXPECT_TRUE(statement_timeout_per_execute(180001));
+}
+
 TEST(SessionSetup, TheZoneIsAParameterWhateverItHolds) {
   const auto zone = time_zone_setup("Europe/O'Brien'; DROP TABLE x; --", false);
   EXPECT_EQ(zone.sql, "SELECT set_config('TimeZone', $1, false)");
