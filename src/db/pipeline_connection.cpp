@@ -30,6 +30,7 @@ query_result query_result::lost(std::string reason) {
 query_result::query_result(PGresult* result) : result_(result, PQclear) {
   switch (PQresultStatus(result)) {
     case PGRES_TUPLES_OK:
+    case PGRES_SINGLE_TUPLE:
     case PGRES_COMMAND_OK:
     case PGRES_EMPTY_QUERY: break;
     default: {
@@ -119,12 +120,14 @@ void pipeline_connection::prepare(const std::string& name, const std::string& sq
   enqueue({query::kind::prepare, name, sql, {}, std::move(done)});
 }
 
-void pipeline_connection::execute_prepared(const std::string& name, const parameters& params, result_handler done) {
-  enqueue({query::kind::execute_prepared, name, {}, params, std::move(done)});
+void pipeline_connection::execute_prepared(const std::string& name, const parameters& params, result_handler done,
+                                           rows_handler rows) {
+  enqueue({query::kind::execute_prepared, name, {}, params, std::move(done), std::move(rows)});
 }
 
-void pipeline_connection::execute(const std::string& sql, const parameters& params, result_handler done) {
-  enqueue({query::kind::execute, sql, {}, params, std::move(done)});
+void pipeline_connection::execute(const std::string& sql, const parameters& params, result_handler done,
+                                  rows_handler rows) {
+  enqueue({query::kind::execute, sql, {}, params, std::move(done), std::move(rows)});
 }
 
 void pipeline_connection::enqueue(query q) {
@@ -139,6 +142,7 @@ void pipeline_connection::enqueue(query q) {
     return;
   }
   sent_.push_back(std::move(q));
+  arm_single_row();
   // Everything queued in this turn of the io_context goes in one batch.
   if (!batch_scheduled_) {
     batch_scheduled_ = true;
@@ -226,7 +230,20 @@ void pipeline_connection::on_readable() {
   watch_readable();
 }
 
+// libpq switches to single-row mode only for the query it is about to read
+// and before it has read any of it: called whenever the oldest query may
+// just have become that one (sent into an idle pipeline, or the answer
+// before it ended), and before anything parses more input.
+void pipeline_connection::arm_single_row() {
+  if (broken() || sent_.empty() || answer_) return;
+  auto& next = sent_.front();
+  if (!next.rows || next.single_row) return;
+  // 0 while a Sync is ahead of it: tried again when the Sync is read.
+  next.single_row = PQsetSingleRowMode(conn_) == 1;
+}
+
 void pipeline_connection::deliver_results() {
+  arm_single_row();
   while (!broken() && !batch_sizes_.empty() && !PQisBusy(conn_)) {
     PGresult* result = PQgetResult(conn_);
     if (result == nullptr) {
@@ -236,8 +253,11 @@ void pipeline_connection::deliver_results() {
       sent_.pop_front();
       auto answer = answer_ ? std::move(*answer_) : query_result::lost("no answer");
       answer_.reset();
-      if (answer.skipped_)
+      arm_single_row();
+      if (answer.skipped_) {
+        q.single_row = false;  // to be told again when it is sent again
         skipped_.push_back(std::move(q));
+      }
       else
         q.done(std::move(answer));
       continue;
@@ -250,6 +270,7 @@ void pipeline_connection::deliver_results() {
         auto again = std::move(skipped_);
         skipped_.clear();
         for (auto& q : again) enqueue(std::move(q));
+        arm_single_row();
         break;
       }
       case PGRES_PIPELINE_ABORTED:
@@ -257,12 +278,23 @@ void pipeline_connection::deliver_results() {
         answer_ = query_result::lost("skipped");
         answer_->skipped_ = true;
         break;
+      case PGRES_SINGLE_TUPLE: {
+        // One row, handed over and freed before the next is read.
+        const query_result row(result);
+        if (!sent_.empty() && sent_.front().rows) sent_.front().rows(row);
+        break;
+      }
       default:
         // A query has one result; keep the first should a second ever come.
-        if (answer_)
+        if (answer_) {
           PQclear(result);
-        else
-          answer_.emplace(result);
+          break;
+        }
+        answer_.emplace(result);
+        // Rows that came all at once (single-row mode could not be set):
+        // handed over the same way, so the caller reads rows in one place.
+        if (answer_->ok() && answer_->rows() > 0 && !sent_.empty() && sent_.front().rows)
+          sent_.front().rows(*answer_);
     }
   }
 }

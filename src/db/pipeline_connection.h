@@ -77,6 +77,9 @@ class pipeline_connection : public std::enable_shared_from_this<pipeline_connect
  public:
   using opened_handler = std::function<void(std::shared_ptr<pipeline_connection>, std::string error)>;
   using result_handler = std::function<void(query_result)>;
+  // Rows as they arrive: one query_result holding one row (or, rarely, all
+  // of them), valid only during the call.
+  using rows_handler = std::function<void(const query_result&)>;
   // A parameter in PostgreSQL's text form; nullopt is SQL NULL.
   using parameters = std::vector<std::optional<std::string>>;
 
@@ -98,10 +101,17 @@ class pipeline_connection : public std::enable_shared_from_this<pipeline_connect
   // can come after later ones). On a broken connection `done` is posted at
   // once with a lost result.
   void prepare(const std::string& name, const std::string& sql, result_handler done);
-  void execute_prepared(const std::string& name, const parameters& params, result_handler done);
+  //
+  // With `rows`, the rows come to it one at a time as they arrive (libpq's
+  // single-row mode), each freed before the next is read, so a long answer
+  // is never held whole; `done` then gets the outcome. When that is an
+  // error (statement_timeout during the rows), the rows already handed over
+  // are not the whole answer and must be thrown away.
+  void execute_prepared(const std::string& name, const parameters& params, result_handler done,
+                        rows_handler rows = {});
   // One statement with parameters, over the extended protocol: a second
   // statement in `sql` is refused by the server, never run.
-  void execute(const std::string& sql, const parameters& params, result_handler done);
+  void execute(const std::string& sql, const parameters& params, result_handler done, rows_handler rows = {});
 
   // Ends the batch queued so far with a Sync and sends it now, rather than
   // at the end of this turn. A setting made with set_config() is undone if
@@ -132,6 +142,8 @@ class pipeline_connection : public std::enable_shared_from_this<pipeline_connect
     std::string sql;   // prepare: the statement's SQL
     parameters params;
     result_handler done;
+    rows_handler rows;        // set: its rows go there one at a time
+    bool single_row = false;  // libpq was told so, for this sending of it
   };
 
   pipeline_connection(const boost::asio::any_io_executor& executor, PGconn* conn);
@@ -147,6 +159,7 @@ class pipeline_connection : public std::enable_shared_from_this<pipeline_connect
   void on_readable();
   // Hands every complete answer to its handler.
   void deliver_results();
+  void arm_single_row();
   std::string libpq_error() const;
   void fail(const std::string& reason);
 

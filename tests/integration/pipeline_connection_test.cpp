@@ -108,6 +108,72 @@ TEST_F(PipelineConnectionTest, AnErrorEndsItsOwnQueryAloneEvenInTheSameBatch) {
   EXPECT_FALSE(connection->broken());
 }
 
+// A query that asks for its rows as they come gets them one at a time
+// (single-row mode), whether it opens the pipeline, follows another query's
+// answer, or is sent again after an error skipped it; a query beside it
+// that did not ask gets its answer whole.
+TEST_F(PipelineConnectionTest, RowsComeOneAtATimeToAQueryThatAsksForThem) {
+  auto connection = open();
+  ASSERT_TRUE(connection);
+  struct streamed {
+    std::vector<std::string> values;
+    int calls = 0, most_rows_in_a_call = 0;
+    std::optional<query_result> outcome;
+  };
+  const auto ask = [&](streamed& into, const std::string& rows) {
+    connection->execute(
+        "SELECT g::text FROM generate_series(1, $1::int) g", {rows},
+        [&into](query_result r) { into.outcome = std::move(r); },
+        [&into](const query_result& r) {
+          ++into.calls;
+          into.most_rows_in_a_call = std::max(into.most_rows_in_a_call, r.rows());
+          for (int i = 0; i < r.rows(); ++i) into.values.emplace_back(r.value(i, 0));
+        });
+  };
+  streamed opening, after_answer, after_error;
+  std::optional<query_result> plain, failing;
+  ask(opening, "200");
+  connection->execute("SELECT 7", {}, [&](query_result r) { plain = std::move(r); });
+  ask(after_answer, "1000");
+  connection->execute("SELECT 1/0", {}, [&](query_result r) { failing = std::move(r); });
+  ask(after_error, "300");
+  run_until([&] { return opening.outcome && plain && after_answer.outcome && failing && after_error.outcome; });
+
+  ASSERT_TRUE(plain->ok());
+  EXPECT_EQ(plain->value(0, 0), "7");
+  EXPECT_FALSE(failing->ok());
+  for (auto* each : {&opening, &after_answer, &after_error}) {
+    ASSERT_TRUE(each->outcome->ok()) << each->outcome->error();
+    EXPECT_EQ(each->outcome->rows(), 0) << "the rows were held whole as well";
+    EXPECT_EQ(each->most_rows_in_a_call, 1);
+    EXPECT_EQ(each->calls, static_cast<int>(each->values.size()));
+    for (std::size_t i = 0; i < each->values.size(); ++i) ASSERT_EQ(each->values[i], std::to_string(i + 1));
+  }
+  EXPECT_EQ(opening.values.size(), 200u);
+  EXPECT_EQ(after_answer.values.size(), 1000u);
+  EXPECT_EQ(after_error.values.size(), 300u);
+}
+
+// Rows already handed over do not make an answer: a query cancelled while
+// its rows arrive ends with the error.
+TEST_F(PipelineConnectionTest, AQueryCancelledDuringItsRowsEndsWithTheError) {
+  auto connection = open();
+  ASSERT_TRUE(connection);
+  std::optional<query_result> set, outcome;
+  connection->execute("SELECT set_config('statement_timeout', '300', false)", {},
+                      [&](query_result r) { set = std::move(r); });
+  run_until([&] { return set.has_value(); });
+  int rows = 0;
+  // Rows at once, then a sleep that outlasts the timeout before the last.
+  connection->execute(
+      "SELECT g, CASE WHEN g = 5000 THEN pg_sleep(2) END FROM generate_series(1, 5000) g", {},
+      [&](query_result r) { outcome = std::move(r); }, [&](const query_result& r) { rows += r.rows(); });
+  run_until([&] { return outcome.has_value(); });
+  EXPECT_FALSE(outcome->ok());
+  EXPECT_EQ(outcome->sqlstate(), "57014");
+  EXPECT_LT(rows, 5000);
+}
+
 TEST_F(PipelineConnectionTest, ASecondStatementIsRefusedNeverRun) {
   auto connection = open();
   ASSERT_TRUE(connection);
