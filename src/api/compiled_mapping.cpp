@@ -44,11 +44,11 @@ std::shared_ptr<const compiled_mapping> compiled_mapping::compile(mapping::catal
 }
 
 db::query_call compiled_mapping::call(sql::statement s, db::pipeline_connection::parameters params) const {
-  return {statements, number(s), std::move(params)};
+  return {statements, number(s), std::move(params), {}};
 }
 
 db::query_call compiled_mapping::widen(const std::string& since, std::chrono::seconds by) const {
-  return {statements, widen_statement, {since, std::to_string(by.count())}};
+  return {statements, widen_statement, {since, std::to_string(by.count())}, {}};
 }
 
 const std::string& compiled_mapping::prepared_name(sql::statement s) const { return statements->names[number(s)]; }

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "api/page_links.h"
+#include "api/page_writer.h"
 #include "api/records.h"
 #include "json/record_writer.h"
 #include "log/logger.h"
@@ -20,32 +21,6 @@ bool has_next_page(const list_request& request, int64_t count, std::size_t rows)
 // A page that starts at or past the walk's count holds nothing.
 bool page_is_past_end(uint64_t start, int64_t count) { return count <= 0 || start >= static_cast<uint64_t>(count); }
 
-// {"count": N, "start": "S", "limit": "L", "records": [...], "next": "..."}.
-// start and limit are strings in DailyStory's example, and echoed as such;
-// `next` (absent on the last page) is ours, and DailyStory ignores it.
-std::string page_json(const mapping::catalog& catalog, const list_request& request, int64_t count,
-                      const db::query_result* rows, const std::optional<std::string>& next_target,
-                      const conversion_warning& warn) {
-  json::record_writer w;
-  w.begin_object();
-  w.key("count");
-  w.integer(count);
-  w.key("start");
-  w.string(std::to_string(request.start));
-  w.key("limit");
-  w.string(std::to_string(request.limit));
-  w.key("records");
-  w.begin_array();
-  for (int i = 0; rows && i < rows->rows(); ++i) write_record(w, catalog, db::result_row(*rows, i), warn);
-  w.end_array();
-  if (next_target) {
-    w.key("next");
-    w.string(*next_target);
-  }
-  w.end_object();
-  return w.take();
-}
-
 // Books the page into its walk. The cursor it was resumed from is kept,
 // followed, for a repeat of this request; the one before it is dropped. The
 // walk either ends here (logged and counted, unless this page is a repeat and
@@ -53,12 +28,12 @@ std::string page_json(const mapping::catalog& catalog, const list_request& reque
 // for, with the key of the last row served. Returns the same changes for the
 // shared store (when `shared`), to be written before the page is answered.
 cursors::store_writes advance_walk(sync_cursors& cursors, observe::metrics* metrics,
-                                   const mapping::catalog& catalog, const list_request& request,
+                                   const list_request& request,
                                    const cursors::walk_position& position, sync_cursor next, int64_t count,
-                                   const db::query_result* rows, const std::optional<sync_cursor>& resumed,
+                                   const page_writer& written, const std::optional<sync_cursor>& resumed,
                                    bool shared) {
   cursors::store_writes writes;
-  const std::size_t served = rows ? static_cast<std::size_t>(rows->rows()) : 0;
+  const std::size_t served = written.served();
   const uint64_t end = request.start + served;
   const auto baseline = static_cast<uint64_t>(next.baseline_count);
   const auto past = [baseline](uint64_t at) { return at > baseline ? at - baseline : 0; };
@@ -85,9 +60,8 @@ cursors::store_writes advance_walk(sync_cursors& cursors, observe::metrics* metr
     if (!repeat) report_walk(next.walk, true, metrics);
     return writes;
   }
-  const int last = static_cast<int>(served) - 1;
-  next.last_updated_at = std::string(rows->value(last, catalog.sql_columns));
-  next.last_id = std::string(rows->value(last, catalog.sql_columns + 1));
+  next.last_updated_at = written.last_updated_at();
+  next.last_id = written.last_id();
   auto next_position = position;
   next_position.start = end;
   const auto key = next_position.local_key();
@@ -219,6 +193,8 @@ struct customer_api::page {
   std::string window;
   sync_cursor next;
   int64_t count = 0;
+  // The page, written as its rows arrive.
+  std::unique_ptr<page_writer> out;
 };
 
 namespace {
@@ -288,27 +264,32 @@ void customer_api::count_walk(std::shared_ptr<page> p) {
   });
 }
 
+// The rows are written into the page as they arrive, and never held whole.
 void customer_api::read_rows(std::shared_ptr<page> p) {
-  if (page_is_past_end(p->request.start, p->count)) return answer_page(*p, nullptr);
+  p->out = std::make_unique<page_writer>(*p->mapping->catalog, p->request, p->count, p->warn);
+  if (page_is_past_end(p->request.start, p->count)) return answer_page(*p);
   const auto limit = std::to_string(p->request.limit);
   auto call = p->resume ? p->mapping->call(sql::statement::list_after,
                                            {p->resume->last_updated_at, p->resume->last_id, limit, p->window})
                         : p->mapping->call(sql::statement::list_since,
                                            {p->window, limit, std::to_string(p->request.start)});
+  call.rows = [out = p->out.get()](const db::query_result& rows) {
+    for (int i = 0; i < rows.rows(); ++i) out->add(db::result_row(rows, i));
+  };
   pool_.run(std::move(call), [this, p](db::answer a) {
     if (auto* f = std::get_if<db::failure>(&a)) return p->respond(failure_reply(*f));
-    answer_page(*p, &std::get<db::query_result>(a));
+    answer_page(*p);
   });
 }
 
-void customer_api::answer_page(const page& p, const db::query_result* rows) {
-  const std::size_t served = rows ? static_cast<std::size_t>(rows->rows()) : 0;
+void customer_api::answer_page(const page& p) {
+  const std::size_t served = p.out->served();
   std::optional<std::string> next_target;
   if (has_next_page(p.request, p.count, served)) next_target = next_page_target(p.request, p.request.start + served);
-  auto reply = json_reply(page_json(*p.mapping->catalog, p.request, p.count, rows, next_target, p.warn), served);
+  auto reply = p.out->finish(next_target);
   if (next_target) reply.headers.emplace_back("Link", next_link_header(*next_target));
-  auto writes = advance_walk(cursors_, metrics_, *p.mapping->catalog, p.request, p.position, p.next, p.count, rows,
-                             p.resume, store_ != nullptr);
+  auto writes = advance_walk(cursors_, metrics_, p.request, p.position, p.next, p.count, *p.out, p.resume,
+                             store_ != nullptr);
   // Written before the page is answered: the client's next request may
   // reach another replica at once. A store that fails does not hold the
   // page back; the walk then continues here, or by OFFSET elsewhere.

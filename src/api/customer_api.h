@@ -47,7 +47,7 @@ class customer_api {
                   cursors::walk_position position, std::optional<sync_cursor> resume, responder respond);
   void count_walk(std::shared_ptr<page> p);
   void read_rows(std::shared_ptr<page> p);
-  void answer_page(const page& p, const db::query_result* rows);
+  void answer_page(const page& p);
 
   std::shared_ptr<const compiled_mapping> mapping_;
   db::pool& pool_;

@@ -22,6 +22,8 @@ struct list_request {
   // Who is walking: sync cursors are kept per client (a digest of its
   // credentials), so two clients never resume each other's walk.
   std::string client;
+  // The client takes gzip: the page is compressed as it is written.
+  bool gzip = false;
 };
 
 struct bad_request {

@@ -49,6 +49,7 @@ struct waiting_query {
   answer_handler done;
   clock::time_point queued_at;
   bool retried = false;
+  bool rows_seen = false;  // some of its rows went to call.rows: it cannot be run again
   // The server whose connection died under the first try: the second goes
   // elsewhere when it can (its other connections may be dead too, unnoticed).
   std::optional<std::size_t> avoid_target;
@@ -349,11 +350,18 @@ class pool::shard {
       arm_watchdog(s);  // it moves
       if (--s.unanswered == 0) finish_batch(s);
     };
+    pipeline_connection::rows_handler rows;
+    if (call.rows)
+      rows = [&s, i, id](const query_result& r) {
+        if (s.batch_id != id || i >= s.batch.size()) return;
+        s.batch[i].rows_seen = true;
+        s.batch[i].call.rows(r);
+      };
     if (!options_.session_state) {
       for (const auto& setting : transaction_setup(s.connection->server_version(), options_.statement_timeout,
                                                    set.time_zone))
         send_setting(s, setting);
-      s.connection->execute(set.sql[call.statement], call.params, std::move(answered));
+      s.connection->execute(set.sql[call.statement], call.params, std::move(answered), std::move(rows));
       send_setting(s, end_transaction);
       s.connection->sync();
       return;
@@ -368,7 +376,7 @@ class pool::shard {
     // in one write and its answers come back in one (libpq flushes at every
     // Sync). A query that fails makes PostgreSQL skip the rest of the batch;
     // pipeline_connection sends those again, so each still ends on its own.
-    s.connection->execute_prepared(set.names[call.statement], call.params, std::move(answered));
+    s.connection->execute_prepared(set.names[call.statement], call.params, std::move(answered), std::move(rows));
     // Except on a server that would time the batch as one statement.
     if (!statement_timeout_per_execute(s.connection->server_version())) s.connection->sync();
   }
@@ -453,9 +461,11 @@ class pool::shard {
       // (pg_terminate_backend, a firewall): one more try on a fresh one, on
       // another server if this one is gone. Queries only read, so running
       // one twice is harmless.
-      if (!q.retried && was_reused) return retry(std::move(q), target);
+      // Not one whose rows have begun to be handed over: they cannot be
+      // taken back.
+      if (!q.retried && !q.rows_seen && was_reused) return retry(std::move(q), target);
       servers_.connect_failed(target, r.error());
-      if (!q.retried && servers_.count() > 1) return retry(std::move(q), target);
+      if (!q.retried && !q.rows_seen && servers_.count() > 1) return retry(std::move(q), target);
       return q.done(failure::unavailable);
     }
     log::error("query failed", {{"sqlstate", r.sqlstate()}, {"detail", r.error()}});
@@ -576,7 +586,7 @@ void pool::run(query_call call, answer_handler done) {
   }
   if (!chosen) chosen = local ? local : shards_[first % n].get();
   asio::dispatch(chosen->executor(),
-                 [chosen, q = waiting_query{std::move(call), std::move(done), clock::now(), false, std::nullopt}]() mutable {
+                 [chosen, q = waiting_query{std::move(call), std::move(done), clock::now(), false, false, std::nullopt}]() mutable {
                    chosen->enqueue(std::move(q));
                  });
 }

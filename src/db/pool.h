@@ -77,6 +77,10 @@ struct query_call {
   std::shared_ptr<const statement_set> statements;
   std::size_t statement = 0;  // index into statements->sql
   pipeline_connection::parameters params;
+  // Set: the rows go here one at a time as they arrive (see
+  // pipeline_connection::execute_prepared), the answer then holds none.
+  // Called on the same executor as the answer handler, before it.
+  pipeline_connection::rows_handler rows;
 };
 
 // The rows, or why there are none.

@@ -1,14 +1,14 @@
 #include "http/router.h"
 
+#include <algorithm>
+
 #include "api/openapi.h"
+#include "codec/gzip_stream.h"
 #include "http/compression.h"
 #include "http/query_string.h"
 
 namespace storygate::http {
 namespace {
-
-// Smaller bodies gain too little from gzip to pay for it.
-constexpr std::size_t min_compressed_bytes = 1024;
 
 enum class route { unknown, health, ready, metrics, openapi, customer, customers };
 
@@ -64,13 +64,16 @@ void router::handle(const request& req, const client_info& client, api::responde
   auto& target = std::get<parsed_target>(parsed);
 
   const route r = match(target.segments);
+  const bool gzip_ok = accepts_gzip(req[bhttp::field::accept_encoding]);
   // Every reply from here on is counted, by route and status, and large ones
-  // are compressed when the client accepts it (on the thread that built it).
-  respond = [respond = std::move(respond), &metrics = metrics_, r,
-             gzip_ok = accepts_gzip(req[bhttp::field::accept_encoding]),
+  // are compressed when the client accepts it (on the thread that built it),
+  // unless already compressed as written (list pages: api/page_writer.h).
+  respond = [respond = std::move(respond), &metrics = metrics_, r, gzip_ok,
              started = std::chrono::steady_clock::now()](api::reply reply) {
     metrics.request_done(name(r), reply.status, std::chrono::steady_clock::now() - started);
-    if (gzip_ok && reply.body.size() >= min_compressed_bytes) {
+    const bool encoded = std::any_of(reply.headers.begin(), reply.headers.end(),
+                                     [](const auto& h) { return h.first == "Content-Encoding"; });
+    if (gzip_ok && !encoded && reply.body.size() >= codec::min_compressed_bytes) {
       if (auto compressed = gzip(reply.body)) {
         reply.body = std::move(*compressed);
         reply.headers.emplace_back("Content-Encoding", "gzip");
@@ -114,6 +117,7 @@ void router::handle(const request& req, const client_info& client, api::responde
   if (auto* bad = std::get_if<api::bad_request>(&list)) return respond(api::error_reply(400, bad->message));
   auto& walk = std::get<api::list_request>(list);
   walk.client = auth::client_fingerprint(req[bhttp::field::authorization]);
+  walk.gzip = gzip_ok;
   api_.list_customers(std::move(walk), std::move(respond));
 }
 

@@ -100,6 +100,10 @@ std::string record_writer::take() {
   return out;
 }
 
+std::string_view record_writer::written() const { return {impl_->buffer.GetString(), impl_->buffer.GetSize()}; }
+
+void record_writer::clear_written() { impl_->buffer.Clear(); }
+
 std::string error_body(std::string_view message) {
   record_writer w;
   w.begin_object();

@@ -38,6 +38,12 @@ class record_writer {
   // The document written so far; the writer is empty afterwards.
   std::string take();
 
+  // For a long document sent on or compressed piece by piece: the text
+  // written since the last clear_written(), and forgetting it. The document
+  // itself goes on (an open array stays open).
+  std::string_view written() const;
+  void clear_written();
+
  private:
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -58,7 +58,7 @@ class PoolTest : public ::testing::Test {
   };
 
   void run(db::pool& pool, std::size_t statement, std::string param, outcome& out) {
-    pool.run({set_, statement, {std::move(param)}}, [&out](answer a) {
+    pool.run({set_, statement, {std::move(param)}, {}}, [&out](answer a) {
       out.done = true;
       out.at = std::chrono::steady_clock::now();
       if (auto* f = std::get_if<failure>(&a))

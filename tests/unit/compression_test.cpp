@@ -2,35 +2,15 @@
 // back to the body, checked with zlib's own inflater on generated bodies.
 #include "http/compression.h"
 
-#include <zlib.h>
-
 #include <gtest/gtest.h>
 
 #include <random>
 
+#include "gunzip.h"
+
 namespace storygate::http {
 namespace {
 
-// The body a client would see: `compressed` inflated by zlib, gzip wrapper
-// expected (15 + 16), or nullopt when it is not a complete gzip stream.
-std::optional<std::string> gunzip(const std::string& compressed) {
-  z_stream stream{};
-  if (inflateInit2(&stream, 15 + 16) != Z_OK) return std::nullopt;
-  std::string out;
-  char buffer[16384];
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  stream.avail_in = static_cast<uInt>(compressed.size());
-  int result = Z_OK;
-  while (result == Z_OK) {
-    stream.next_out = reinterpret_cast<Bytef*>(buffer);
-    stream.avail_out = sizeof buffer;
-    result = inflate(&stream, Z_NO_FLUSH);
-    out.append(buffer, sizeof buffer - stream.avail_out);
-  }
-  inflateEnd(&stream);
-  if (result != Z_STREAM_END) return std::nullopt;
-  return out;
-}
 
 TEST(Compression, AcceptsGzipWhenOfferedWithoutAZeroQuality) {
   for (const char* yes : {"gzip", "GZIP", "deflate, gzip", "gzip;q=0.5", "br;q=1, gzip ; q=0.001", "x-gzip", "*",
@@ -56,7 +36,7 @@ TEST(Compression, GzipInflatesBackToEveryGeneratedBody) {
       body[i] = n % 2 == 0 ? record[i % record.size()] : static_cast<char>(byte(random));
     const auto compressed = gzip(body);
     ASSERT_TRUE(compressed) << "seed " << seed << ", case " << n;
-    ASSERT_EQ(gunzip(*compressed), body) << "seed " << seed << ", case " << n << ", " << body.size() << " bytes";
+    ASSERT_EQ(testing::gunzip(*compressed), body) << "seed " << seed << ", case " << n << ", " << body.size() << " bytes";
     if (n % 2 == 0 && body.size() >= 70000) {
       EXPECT_LT(compressed->size() * 10, body.size());
     }

@@ -7,6 +7,8 @@
 
 #include <vector>
 
+#include "fake_row.h"
+
 namespace storygate::api {
 namespace {
 
@@ -61,19 +63,6 @@ TEST(Records, FieldsWithoutATextConversionConvertNothing) {
   EXPECT_EQ(convert_text(field(conversion::constant), "x", "UTC"), std::nullopt);
 }
 
-// A row of text values; nullopt is SQL NULL.
-class fake_row final : public db::row_text {
- public:
-  explicit fake_row(std::vector<std::optional<std::string>> values) : values_(std::move(values)) {}
-  bool is_null(int column) const override { return !values_.at(static_cast<std::size_t>(column)); }
-  std::string_view text(int column) const override {
-    const auto& v = values_.at(static_cast<std::size_t>(column));
-    return v ? std::string_view(*v) : std::string_view();
-  }
-
- private:
-  std::vector<std::optional<std::string>> values_;
-};
 
 // id (integer), then: a plain string, a constant, a boolean from text with a
 // default, a number from text without one.
@@ -108,7 +97,7 @@ struct warning {
 std::string record(const mapping::catalog& c, std::vector<std::optional<std::string>> values,
                    std::vector<warning>* warnings = nullptr) {
   json::record_writer w;
-  write_record(w, c, fake_row(std::move(values)),
+  write_record(w, c, testing::fake_row(std::move(values)),
                [&](std::string_view id, const mapping::resolved_field& f, std::string_view text) {
                  if (warnings) warnings->push_back({std::string(id), f.name, std::string(text)});
                });
