@@ -23,7 +23,9 @@
 #   5b. scale-out: the same full sync through HAProxy (balance roundrobin, no affinity) in
 #      front of two storygate replicas sharing their cursors in a redis-server
 #      (--cursor-store), beside one replica without a store; both ratios to that one
-#   6. memory: peak RSS (VmHWM) of a fresh storygate under 256 keep-alive connections
+#   6. memory: peak RSS (VmHWM) of a fresh storygate under 256 keep-alive connections;
+#      6b. what one page of 1000 records adds to the peak, plain and gzip, each on a
+#      fresh server
 #   7. summary
 # On exit (normal, error, Ctrl-C) it stops everything it started and deletes the cluster.
 # At 1M customers the load takes about a minute and the whole run about 10 minutes on an
@@ -371,6 +373,7 @@ server_cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$server
 
 # peak and current resident set of the running server, in MB
 vm_mb() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status"; }
+vm_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$server_pid/status"; }
 
 # ---------------------------------------------------------------------------------------
 # 5b. Scale-out (defined here, run after the full sync, or alone with --scale-out-only)
@@ -849,6 +852,37 @@ fi
 stop_server
 
 # ---------------------------------------------------------------------------------------
+# 6b. What one page of $sync_limit records adds to memory, on a fresh server for each
+#     encoding: the peak RSS (VmHWM) after the page, less the peak before it
+# ---------------------------------------------------------------------------------------
+# page_memory ENCODING: sets page_added_kb and page_body_bytes (as sent).
+page_memory() {
+    local encoding=$1 before after i
+    start_server "page-$encoding"
+    # Warm first: the allocator's arenas and libpq's buffers are there before the page.
+    for ((i = 0; i < 20; i++)); do
+        curl -s -o /dev/null -H "$auth" "$base/api/v1/customers?limit=10&start=$((i * 10))"
+    done
+    before=$(vm_kb VmHWM)
+    page_body_bytes=$(curl -s -H "$auth" -H "Accept-Encoding: $encoding" -o "$work/page-$encoding.body" \
+        -w '%{size_download}' "$base/api/v1/customers?limit=$sync_limit&start=$sync_limit")
+    after=$(vm_kb VmHWM)
+    page_added_kb=$((after - before))
+    stop_server
+}
+page_memory identity
+page_json_bytes=$page_body_bytes
+page_plain_kb=$page_added_kb
+page_memory gzip
+page_gzip_bytes=$page_body_bytes
+page_gzip_kb=$page_added_kb
+page_json_kb=$(num "$page_json_bytes / 1024" 0)
+page_plain_ratio=$(num "$page_plain_kb / ($page_json_bytes / 1024)" 2)
+page_gzip_ratio=$(num "$page_gzip_kb / ($page_json_bytes / 1024)" 2)
+say "page memory: one page of $sync_limit records, $page_json_kb KB of JSON ($(num "$page_gzip_bytes / 1024" 0) KB gzip)"
+say "  adds $page_plain_kb KB to peak RSS plain ($page_plain_ratio of its size), $page_gzip_kb KB gzip ($page_gzip_ratio)"
+
+# ---------------------------------------------------------------------------------------
 # 7. Summary
 # ---------------------------------------------------------------------------------------
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -860,15 +894,17 @@ total_s=$(num "($(now_ms) - $run_started) / 1000" 0)
         "$single_rps" "$single_p50" "$single_p99" "$(num "$pg_tps" 0)" "$single_rps" "$(num "$pg_tps" 0)" "$single_ratio" "$(verdict "$single_ratio >= 0.6")"
     printf 'request path    storygate CPU %s us/request (target <= 15: %s); p99/p50 %s (target <= 2.5: %s); vs pgbench bare primary-key lookup %s tps: %s; vs its own statement: %s (target >= 0.8: %s)\n' \
         "$single_cpu_us" "$(verdict "$single_cpu_us <= 15")" "$single_tail" "$(verdict "$single_tail <= 2.5")" "$(num "$pk_tps" 0)" "$single_pk_ratio" "$single_ratio" "$(verdict "$single_ratio >= 0.8")"
-    printf 'full sync       API %s s vs COPY %s s (jit=%s): ratio %s (target <= 2.0: %s); last/first page latency %s (%s ms / %s ms, target <= 1.5: %s; page 1 alone %s ms); count: first page %s ms, later pages %s ms\n' \
-        "$sync_best" "$copy_best" "$copy_jit" "$sync_ratio" "$(verdict "$sync_ratio <= 2.0")" "$page_ratio" "$(num "$last_ms" 1)" "$(num "$first_ms" 1)" "$(verdict "$page_ratio <= 1.5")" "$(num "$page1_ms" 1)" "$count_first_ms" "$count_later_ms"
+    printf 'full sync       API %s s vs COPY %s s (jit=%s): ratio %s (target <= 1.2: %s); last/first page latency %s (%s ms / %s ms, target <= 1.5: %s; page 1 alone %s ms); count: first page %s ms, later pages %s ms\n' \
+        "$sync_best" "$copy_best" "$copy_jit" "$sync_ratio" "$(verdict "$sync_ratio <= 1.2")" "$page_ratio" "$(num "$last_ms" 1)" "$(num "$first_ms" 1)" "$(verdict "$page_ratio <= 1.5")" "$(num "$page1_ms" 1)" "$count_first_ms" "$count_later_ms"
     scale_out_line
     printf 'list limit=100  %s req/s p99 %s ms, %s MB/s (%s bytes/reply, JSON and headers); statuses %s; random start 0..%s (OFFSET), %s connections\n' \
         "$list_rps" "$list_p99" "$list_mbs" "$list_bytes" "${list_statuses:-?}" $((customers - 100)) "$list_connections"
     printf 'OFFSET only     limit=%s, --sync-cursor-limit 0: first pages %s ms, last pages %s ms: last/first %s; %s of 5 last pages failed (statuses %s)\n' \
         "$sync_limit" "$(num "$naive_first_ms" 1)" "$(num "$naive_last_ms" 1)" "$naive_ratio" "$naive_failed" "$naive_codes"
-    printf 'memory          peak RSS %s MB at 256 connections (target <= 64 MB: %s); fresh server idle %s MB; after the runs above %s MB\n' \
-        "$peak_mb" "$(verdict "$peak_mb <= 64")" "$idle_mb" "$peak_after_runs"
+    printf 'memory          peak RSS %s MB at 256 connections (target <= 24 MB: %s); fresh server idle %s MB; after the runs above %s MB\n' \
+        "$peak_mb" "$(verdict "$peak_mb <= 24")" "$idle_mb" "$peak_after_runs"
+    printf 'page memory     one page of %s records (%s KB of JSON) adds %s KB to peak RSS: %s of its size (target <= 1.0: %s); gzip %s KB: %s\n' \
+        "$sync_limit" "$page_json_kb" "$page_plain_kb" "$page_plain_ratio" "$(verdict "$page_plain_ratio <= 1.0")" "$page_gzip_kb" "$page_gzip_ratio"
     printf 'start-up        %s ms to first 200 (exec -> GET /api/v1/customer/%s; another start: %s ms)\n' \
         "$startup_bench_ms" "$first_id" "$startup_memory_ms"
     printf 'setup           load %s s + VACUUM (FREEZE, ANALYZE) %s s, %s%% of pages all-visible; --db-pool-size %s; wrk 2 threads, %s s runs; pgbench at %s clients: %s tps; whole run %s s\n' \
