@@ -7,11 +7,13 @@
 // HTTP io_context). A shard's connections, queue and timers live on its
 // executor and are touched nowhere else, so there is no lock on the request
 // path. A query goes to a shard with a connection free (or free to open),
-// the caller's usual one first.
+// the caller's usual one first; one that waits on a shard moves to another
+// whose connection comes free first.
 //
 // Each connection carries one batch at a time. While it is out, the queries
 // that arrive wait; when it is answered, all of them leave together in one
-// batch: libpq's pipeline mode (db/pipeline_connection.h), one round trip.
+// batch: libpq's pipeline mode (db/pipeline_connection.h), one write, one
+// Sync, one round trip.
 // A query that waits longer than `wait` fails as `busy` (503), so the
 // database never sees more than `size` connections however hard storygate
 // is pushed.
