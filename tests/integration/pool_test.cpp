@@ -68,6 +68,15 @@ class PoolTest : public ::testing::Test {
     });
   }
 
+  // One query answered: the connection is open, and the next queries
+  // find it idle rather than opening.
+  void warm_up(db::pool& pool) {
+    outcome warm;
+    run(pool, echo_statement, "0", warm);
+    run_until([&] { return warm.done; });
+    ASSERT_FALSE(warm.failed);
+  }
+
   // Runs the io_context until `done` holds (or 20 s pass).
   void run_until(const std::function<bool()>& done) {
     const auto limit = std::chrono::steady_clock::now() + 20s;
@@ -84,10 +93,7 @@ class PoolTest : public ::testing::Test {
 
 TEST_F(PoolTest, QueriesThatWaitForABusyConnectionLeaveTogetherInOneBatch) {
   db::pool pool(options(1), {io_.get_executor()});
-  outcome warm;
-  run(pool, echo_statement, "0", warm);
-  run_until([&] { return warm.done; });
-  ASSERT_FALSE(warm.failed);
+  ASSERT_NO_FATAL_FAILURE(warm_up(pool));
 
   outcome slow;
   run(pool, sleep_statement, "0.3", slow);
@@ -115,9 +121,7 @@ TEST_F(PoolTest, AQueryWaitingPastThePoolWaitFailsAsBusy) {
   db::pool pool(o, {io_.get_executor()});
   // Open first: queries that arrive while the connection is still opening
   // share its first batch, waiting for nobody.
-  outcome warm;
-  run(pool, echo_statement, "0", warm);
-  run_until([&] { return warm.done; });
+  ASSERT_NO_FATAL_FAILURE(warm_up(pool));
   outcome slow, next;
   run(pool, sleep_statement, "1", slow);
   const auto asked = std::chrono::steady_clock::now();
@@ -156,10 +160,7 @@ TEST_F(PoolTest, EveryQueryOfABatchHasItsOwnStatementTimeoutAndFailsAlone) {
   auto o = options(1);
   o.statement_timeout = 700ms;
   db::pool pool(o, {io_.get_executor()});
-  outcome warm;
-  run(pool, echo_statement, "0", warm);
-  run_until([&] { return warm.done; });
-  ASSERT_FALSE(warm.failed);
+  ASSERT_NO_FATAL_FAILURE(warm_up(pool));
 
   outcome ahead;
   run(pool, sleep_statement, "0.1", ahead);
