@@ -117,7 +117,7 @@ std::string pipeline_connection::libpq_error() const { return one_line(conn_ ? P
 // --- sending ----------------------------------------------------------------
 
 void pipeline_connection::prepare(const std::string& name, const std::string& sql, result_handler done) {
-  enqueue({query::kind::prepare, name, sql, {}, std::move(done)});
+  enqueue({query::kind::prepare, name, sql, {}, std::move(done), {}});
 }
 
 void pipeline_connection::execute_prepared(const std::string& name, const parameters& params, result_handler done,

@@ -48,9 +48,12 @@ struct waiting_query {
   query_call call;
   answer_handler done;
   clock::time_point queued_at;
-  bool retried = false;
+  // Connections that had been open a while and turned out dead under it.
+  unsigned found_dead = 0;
+  // Sent to another server once, after a fresh connection to its own failed.
+  bool moved_server = false;
   bool rows_seen = false;  // some of its rows went to call.rows: it cannot be run again
-  // The server whose connection died under the first try: the second goes
+  // The server whose connection died under the last try: the next goes
   // elsewhere when it can (its other connections may be dead too, unnoticed).
   std::optional<std::size_t> avoid_target;
 };
@@ -149,7 +152,6 @@ class pool::shard {
     std::shared_ptr<pipeline_connection> connection;
     uint64_t epoch = 0;  // one per connection opened: late callbacks of an old one are ignored
     clock::time_point connected_at{};
-    bool reused = false;  // has answered a batch
     // What the session holds: the mapping versions prepared (oldest first)
     // and the TimeZone set.
     std::deque<std::shared_ptr<const statement_set>> prepared;
@@ -293,7 +295,6 @@ class pool::shard {
     s.connection = std::move(connection);
     s.now = slot::state::idle;
     s.connected_at = clock::now();
-    s.reused = false;
     s.prepared.clear();
     s.time_zone.clear();
     ++connected;
@@ -428,13 +429,12 @@ class pool::shard {
     auto answers = std::move(s.answers);
     s.batch.clear();
     s.answers.clear();
-    const bool was_reused = s.reused;
+    const auto connected_at = s.connected_at;
     const bool cut_off = s.cut_off;
     const auto target = s.target;
     const auto took = clock::now() - s.batch_sent;
     if (s.connection && !s.connection->broken()) {
       s.now = slot::state::idle;
-      s.reused = true;
     } else {
       s.connection.reset();
       s.now = slot::state::empty;
@@ -444,11 +444,11 @@ class pool::shard {
     // metrics happen after it. A query that needs another (a page after its
     // count) queues it from its handler, for the next batch.
     for (std::size_t i = 0; i < batch.size(); ++i)
-      settle(std::move(batch[i]), std::move(*answers[i]), was_reused, cut_off, target, took);
+      settle(std::move(batch[i]), std::move(*answers[i]), connected_at, cut_off, target, took);
     pump();
   }
 
-  void settle(waiting_query q, query_result r, bool was_reused, bool cut_off, std::size_t target,
+  void settle(waiting_query q, query_result r, clock::time_point connected_at, bool cut_off, std::size_t target,
               clock::duration took) {
     if (r.ok()) {
       if (options_.query_done) options_.query_done(took);
@@ -457,15 +457,27 @@ class pool::shard {
     if (cut_off) return q.done(failure::timed_out);
     if (r.sqlstate() == query_canceled) return q.done(failure::timed_out);
     if (r.connection_lost() || means_connection_lost(r.sqlstate())) {
-      // A connection that sat idle may have been killed behind our back
-      // (pg_terminate_backend, a firewall): one more try on a fresh one, on
-      // another server if this one is gone. Queries only read, so running
+      // Rows already handed over cannot be taken back.
+      if (q.rows_seen) return q.done(failure::unavailable);
+      // A connection that sat open may have been killed behind our back
+      // (pg_terminate_backend, a firewall), and so may the others that sat
+      // open beside it, in this shard or another: the query goes on to the
+      // next connection, each one found dead being closed, until one
+      // answers or a fresh one fails too (at most the pool's size of tries).
+      // That says nothing about the server. Queries only read, so running
       // one twice is harmless.
-      // Not one whose rows have begun to be handed over: they cannot be
-      // taken back.
-      if (!q.retried && !q.rows_seen && was_reused) return retry(std::move(q), target);
+      const bool was_open_already = connected_at < q.queued_at;
+      if (was_open_already && q.found_dead < options_.size) {
+        ++q.found_dead;
+        return retry(std::move(q), target);
+      }
+      // A connection opened for it failed: the server is gone. Another
+      // server, once.
       servers_.connect_failed(target, r.error());
-      if (!q.retried && !q.rows_seen && servers_.count() > 1) return retry(std::move(q), target);
+      if (!q.moved_server && servers_.count() > 1) {
+        q.moved_server = true;
+        return retry(std::move(q), target);
+      }
       return q.done(failure::unavailable);
     }
     log::error("query failed", {{"sqlstate", r.sqlstate()}, {"detail", r.error()}});
@@ -473,7 +485,6 @@ class pool::shard {
   }
 
   void retry(waiting_query q, std::size_t failed_target) {
-    q.retried = true;
     q.avoid_target = failed_target;
     q.queued_at = clock::now();
     queue_.push_front(std::move(q));
@@ -586,7 +597,7 @@ void pool::run(query_call call, answer_handler done) {
   }
   if (!chosen) chosen = local ? local : shards_[first % n].get();
   asio::dispatch(chosen->executor(),
-                 [chosen, q = waiting_query{std::move(call), std::move(done), clock::now(), false, false, std::nullopt}]() mutable {
+                 [chosen, q = waiting_query{std::move(call), std::move(done), clock::now(), 0, false, false, std::nullopt}]() mutable {
                    chosen->enqueue(std::move(q));
                  });
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "test_support.h"
 
 namespace storygate::testing {
 namespace {
@@ -211,6 +212,28 @@ TEST_F(PoolTest, AQueryWaitingOnOneShardIsTakenByAnotherShardsConnectionThatCome
   EXPECT_LT(waiting.at - asked, 1000ms) << "the waiting query stayed behind the slow one";
   run_until([&] { return slow.done && short_one.done; });
   EXPECT_GE(waiting.at, short_one.at);
+  pool.drain();
+}
+
+// Every open connection killed behind the pool's back (pg_terminate_backend,
+// before it could notice): a query meets one dead connection, then the
+// other shard's, and is answered on a fresh one. Neither death says the
+// server is gone, so nothing fails as unavailable meanwhile.
+TEST_F(PoolTest, AQueryPassesOverEveryConnectionKilledWhileOpenAndIsAnswered) {
+  db::pool pool(options(2), {boost::asio::make_strand(io_), boost::asio::make_strand(io_)});
+  run_until([&] { return pool.snapshot().connected == 2; });
+  const auto killed = query(admin_url(),
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND application_name = 'storygate' "
+                            "AND pid <> pg_backend_pid()");
+  ASSERT_EQ(killed, "2");
+  std::vector<outcome> after(3);
+  for (std::size_t i = 0; i < after.size(); ++i) run(pool, echo_statement, std::to_string(i), after[i]);
+  run_until([&] { return std::all_of(after.begin(), after.end(), [](auto& o) { return o.done; }); });
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    EXPECT_FALSE(after[i].failed) << i << " failed as " << db::describe(*after[i].failed);
+    EXPECT_EQ(after[i].value, std::to_string(i + 1));
+  }
   pool.drain();
 }
 
