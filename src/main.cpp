@@ -122,6 +122,9 @@ int serve(const config::settings& settings) {
   // driven on them too, a shard per thread (db/pool.h). Destroyed by hand at
   // the end (see there), so a unique_ptr.
   auto io_owner = std::make_unique<http::io_threads>(settings.io_threads);
+  // Access lines go out together, 10 times a second, rather than one write()
+  // per request; what is left is written when serve returns.
+  log::deferred_writes access_lines(std::chrono::milliseconds(100));
   http::io_threads& io = *io_owner;
   db::pool pool(app::pool_options_for(settings, conninfo, &metrics), io.executors());
   api::customer_api api(mapping, pool, cursors, &metrics, store.get());

@@ -1,7 +1,7 @@
 #include "http/session.h"
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 
 #include <random>
 
@@ -48,7 +48,7 @@ void session<Stream>::run(std::shared_ptr<void> admission, const net::ip::addres
   admission_ = std::move(admission);
   peer_ = canonical(peer);
   client_ = peer_.to_string();
-  // Sessions are created on a strand; run on it so no two handlers overlap.
+  // Created on the listener's thread: the session runs on its own.
   net::dispatch(stream_.get_executor(), [self = this->shared_from_this(), proxy_header] {
     if (!proxy_header) return self->start();
     // Under the request deadline too, for the whole header: a proxy that
@@ -172,11 +172,12 @@ void session<Stream>::on_read(beast::error_code ec, std::size_t) {
   // Answered through on_reply, so a HEAD gets no body either.
   if (body_unread_ && (request_.method() == bhttp::verb::get || request_.method() == bhttp::verb::head))
     return on_reply(api::error_reply(413, "GET requests must not carry a body"));
-  // The router may answer from a database worker thread: hop back onto this
-  // session's strand before touching the stream.
+  // The answer mostly comes on this session's thread, from the pool's shard
+  // there (db/pool.h), and is then written at once; from another thread
+  // (a query another shard took over) it is queued to this one.
   context_.routes.handle(request_, client, [self = this->shared_from_this()](api::reply reply) {
-    net::post(self->stream_.get_executor(),
-              [self, reply = std::move(reply)]() mutable { self->on_reply(std::move(reply)); });
+    net::dispatch(self->stream_.get_executor(),
+                  [self, reply = std::move(reply)]() mutable { self->on_reply(std::move(reply)); });
   });
 }
 
@@ -193,29 +194,27 @@ void session<Stream>::on_reply(api::reply reply) {
 
   const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_);
   const auto target = std::string_view(request_.target().data(), request_.target().size());
-  log::info("request", {{"request_id", request_id_},
-                        {"client", client_},
-                        {"method", std::string_view(request_.method_string())},
-                        {"path", target.substr(0, target.find('?'))},
-                        {"status", static_cast<int64_t>(status)},
-                        {"ms", elapsed.count()},
-                        {"records", static_cast<int64_t>(records)}});
+  log::access("request", {{"request_id", request_id_},
+                          {"client", client_},
+                          {"method", std::string_view(request_.method_string())},
+                          {"path", target.substr(0, target.find('?'))},
+                          {"status", static_cast<int64_t>(status)},
+                          {"ms", elapsed.count()},
+                          {"records", static_cast<int64_t>(records)}});
   send(std::move(res));
 }
 
 template <class Stream>
-void session<Stream>::send(response res) {
-  auto message = std::make_shared<response>(std::move(res));
-  response_keepalive_ = message;
-  const bool close = message->need_eof();
+void session<Stream>::send(wire_response res) {
+  outgoing_ = std::move(res);
   tcp().expires_after(context_.settings.read_timeout);
-  bhttp::async_write(stream_, *message,
-                     beast::bind_front_handler(&session::on_write, this->shared_from_this(), close));
+  net::async_write(stream_, outgoing_.buffers(),
+                   beast::bind_front_handler(&session::on_write, this->shared_from_this(), outgoing_.close));
 }
 
 template <class Stream>
 void session<Stream>::on_write(bool close, beast::error_code ec, std::size_t) {
-  response_keepalive_.reset();
+  outgoing_ = {};  // a large page's memory goes now, not with the next reply
   if (in_flight_) {
     in_flight_ = false;
     --context_.requests_in_flight;

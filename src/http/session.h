@@ -70,7 +70,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   void on_read_header(boost::beast::error_code ec, std::size_t bytes);
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void on_reply(api::reply reply);
-  void send(response res);
+  void send(wire_response res);
   void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
   void reply_and_close(unsigned status, std::string_view message);
   void do_close();
@@ -87,7 +87,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   request request_;
   std::string request_id_;
   std::chrono::steady_clock::time_point started_;
-  std::shared_ptr<void> response_keepalive_;
+  wire_response outgoing_;  // kept until written
   std::shared_ptr<void> admission_;
   // The connection's client: the peer, or whom its PROXY header names.
   boost::asio::ip::address peer_;

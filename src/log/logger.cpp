@@ -1,7 +1,9 @@
 #include "log/logger.h"
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
@@ -13,7 +15,29 @@ namespace storygate::log {
 namespace {
 
 std::atomic<level> min_level{level::info};
-std::mutex output_mutex;
+
+constexpr std::size_t max_gathered = 32 * 1024;
+
+// Lines not yet written, and whether a flusher will write them.
+struct output {
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::string gathered;
+  bool deferring = false;
+  bool stopping = false;
+};
+output& out() {
+  static output o;
+  return o;
+}
+
+// Under out().mutex.
+void write_gathered(output& o) {
+  if (o.gathered.empty()) return;
+  std::fwrite(o.gathered.data(), 1, o.gathered.size(), stderr);
+  std::fflush(stderr);
+  o.gathered.clear();
+}
 
 std::string_view name(level l) {
   switch (l) {
@@ -25,18 +49,28 @@ std::string_view name(level l) {
   return "info";
 }
 
-// UTC with milliseconds: log collectors sort and join on it.
+// UTC with milliseconds: log collectors sort and join on it. The part up to
+// the second is kept per thread: every request writes a line.
 std::string utc_now() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
   const auto millis =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm parts{};
-  gmtime_r(&seconds, &parts);
-  char text[64];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
-                parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
-                static_cast<int>(millis));
+  thread_local std::time_t cached_second = -1;
+  thread_local char up_to_second[64];
+  if (seconds != cached_second) {
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    std::snprintf(up_to_second, sizeof up_to_second, "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900,
+                  parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
+    cached_second = seconds;
+  }
+  std::string text(up_to_second);
+  text += '.';
+  text += static_cast<char>('0' + millis / 100);
+  text += static_cast<char>('0' + millis / 10 % 10);
+  text += static_cast<char>('0' + millis % 10);
+  text += 'Z';
   return text;
 }
 
@@ -44,7 +78,7 @@ std::string utc_now() {
 
 void set_min_level(level min) { min_level = min; }
 
-void write(level at, std::string_view message, std::initializer_list<field> fields) {
+void write(level at, std::string_view message, std::initializer_list<field> fields, delivery when) {
   if (at < min_level.load()) return;
   json::record_writer w;
   w.begin_object();
@@ -63,18 +97,50 @@ void write(level at, std::string_view message, std::initializer_list<field> fiel
           else if constexpr (std::is_same_v<T, bool>) w.boolean(v);
           else if constexpr (std::is_same_v<T, int64_t>) w.integer(v);
           else {
-            const std::string text = std::to_string(v);
-            w.value(mapping::field_type::number, text.c_str(), text.size());
+            // Three decimals (microseconds, for "ms"), without printf's
+            // locale machinery.
+            char text[64];
+            const auto end = std::to_chars(text, text + sizeof text, v, std::chars_format::fixed, 3).ptr;
+            w.value(mapping::field_type::number, text, static_cast<std::size_t>(end - text));
           }
         },
         f.value);
   }
   w.end_object();
-  std::string line = w.take();
-  line += '\n';
-  std::lock_guard lock(output_mutex);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  const std::string line = w.take();
+  auto& o = out();
+  std::lock_guard lock(o.mutex);
+  o.gathered += line;
+  o.gathered += '\n';
+  if (when == delivery::at_once || !o.deferring || o.gathered.size() >= max_gathered) write_gathered(o);
+}
+
+deferred_writes::deferred_writes(std::chrono::milliseconds every) {
+  {
+    std::lock_guard lock(out().mutex);
+    out().deferring = true;
+    out().stopping = false;
+  }
+  flusher_ = std::thread([every] {
+    auto& o = out();
+    std::unique_lock lock(o.mutex);
+    while (!o.stopping) {
+      o.wake.wait_for(lock, every, [&o] { return o.stopping; });
+      write_gathered(o);
+    }
+    write_gathered(o);  // stopped before it first waited
+  });
+}
+
+deferred_writes::~deferred_writes() {
+  auto& o = out();
+  {
+    std::lock_guard lock(o.mutex);
+    o.stopping = true;
+    o.deferring = false;
+  }
+  o.wake.notify_one();
+  flusher_.join();
 }
 
 }  // namespace storygate::log
