@@ -12,15 +12,22 @@ namespace storygate::auth {
 namespace {
 
 // The scheme is hashed in, so a Bearer token never matches a Basic pair.
+// Every request hashes the credentials it presents: the digest is fetched
+// once and each thread keeps its context, rather than OpenSSL looking the
+// algorithm up and allocating a context per request.
 authenticator::digest digest_of(std::string_view scheme, std::string_view secret) {
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct context_owner {
+    EVP_MD_CTX* context = EVP_MD_CTX_new();
+    ~context_owner() { EVP_MD_CTX_free(context); }
+  };
+  thread_local context_owner owner;
   authenticator::digest out{};
-  EVP_MD_CTX* context = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(context, scheme.data(), scheme.size());
-  EVP_DigestUpdate(context, "\0", 1);
-  EVP_DigestUpdate(context, secret.data(), secret.size());
-  EVP_DigestFinal_ex(context, out.data(), nullptr);
-  EVP_MD_CTX_free(context);
+  EVP_DigestInit_ex2(owner.context, sha256, nullptr);
+  EVP_DigestUpdate(owner.context, scheme.data(), scheme.size());
+  EVP_DigestUpdate(owner.context, "\0", 1);
+  EVP_DigestUpdate(owner.context, secret.data(), secret.size());
+  EVP_DigestFinal_ex(owner.context, out.data(), nullptr);
   return out;
 }
 
