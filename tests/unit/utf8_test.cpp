@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 namespace storygate::json {
 namespace {
@@ -137,6 +139,22 @@ TEST(Utf8, RepairOutputIsAlwaysValid) {
   // In ascending order no high byte is followed by a byte that could continue
   // it, so the 128 ASCII bytes are kept and the 128 others each become U+FFFD.
   EXPECT_EQ(repaired.size(), 128u + 128u * 3u);
+}
+
+// Long ASCII runs (checked eight bytes at a time) with a bad or a good
+// multi-byte sequence anywhere: valid exactly when repairing changes nothing,
+// which walks one sequence at a time.
+TEST(Utf8, GeneratedTextWithLongAsciiRunsIsValidExactlyWhenRepairKeepsIt) {
+  const unsigned seed = 20261207;
+  std::mt19937 random(seed);
+  const std::vector<std::string> odd = {"\x80", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xED\xA0\x80",
+                                        "\xC3", "\xFF", "\xF4\x90\x80\x80", "\xE2\x82"};
+  for (int n = 0; n < 20000; ++n) {
+    std::string text(random() % 40, 'a');
+    for (auto& c : text) c = static_cast<char>(' ' + random() % 95);
+    if (random() % 2) text.insert(random() % (text.size() + 1), odd[random() % odd.size()]);
+    ASSERT_EQ(is_valid_utf8(text), repair_utf8(text) == text) << "seed " << seed << ", case " << n;
+  }
 }
 
 }  // namespace
