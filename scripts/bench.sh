@@ -661,6 +661,53 @@ read -r pk_tps pk_lat _ <<<"$(pgbench_run 64 "$ref_seconds" "$work/bare_pk.pgben
 say "  pgbench bare lookup: $pk_tps tps (latency average $pk_lat ms)"
 single_pk_ratio=$(num "$single_rps / $pk_tps" 2)
 
+# The floor under any HTTP server here: nginx, one worker, its access log
+# gathered as storygate's is, answering the same single-record reply from a
+# file under the same load. Its CPU per request is what the kernel's loopback
+# TCP and a lean HTTP server cost, with no database at all.
+nginx_reference() {
+    local dir=$work/nginx port master worker before after requests i
+    mkdir -p "$dir/html" "$dir/logs"
+    curl -s -H "$auth" -o "$dir/html/reply.json" "$base/api/v1/customer/$first_id"
+    port=$(free_port_from $((http_port + 20)))
+    cat >"$dir/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log $dir/logs/access.log combined buffer=32k flush=100ms;
+  server {
+    listen 127.0.0.1:$port;
+    location / { default_type application/json; root $dir/html; try_files /reply.json =404; }
+  }
+}
+EOF
+    nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/logs/stderr.log" 2>&1 &
+    master=$!
+    background+=("$master")
+    for ((i = 0; i < 50; i++)); do ! port_free "$port" && break; sleep 0.1; done
+    worker=$(pgrep -P "$master" | head -n 1)
+    [[ -n $worker ]] || die "nginx did not start: $(cat "$dir/logs/error.log")"
+    local saved_base=$base
+    base="http://127.0.0.1:$port"
+    wrk_run "$work/nginx-warm.out" 64 3 scripts/bench/random-id.lua
+    before=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$worker/stat")
+    wrk_run "$work/nginx.out" 64 "$duration" scripts/bench/random-id.lua
+    after=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$worker/stat")
+    base=$saved_base
+    kill -TERM "$master" 2>/dev/null || true
+    wait "$master" 2>/dev/null || true
+    read -r nginx_rps _ _ _ nginx_bytes _ <<<"$(wrk_stats "$work/nginx.out")"
+    requests=$(awk '/ requests in / { print $1 }' "$work/nginx.out")
+    nginx_cpu_us=$(num "($after - $before) * 1000000 / $(getconf CLK_TCK) / $requests" 1)
+    nginx_cpu_ratio=$(num "$single_cpu_us / $nginx_cpu_us" 2)
+}
+say "single record: nginx answering the same reply from a file, wrk -t2 -c64 -d${duration}s"
+nginx_reference
+say "  nginx: $nginx_rps req/s, $nginx_bytes bytes/reply, $nginx_cpu_us us of CPU per request; storygate/nginx $nginx_cpu_ratio"
+
 # ---------------------------------------------------------------------------------------
 # 4. List pages at random start
 # ---------------------------------------------------------------------------------------
@@ -669,7 +716,9 @@ log_mark=$(($(wc -l <"$server_log") + 1))
 BENCH_LIMIT=100 wrk_run "$work/list.out" "$list_connections" "$duration" scripts/bench/random-page.lua --timeout 30s
 read -r list_rps list_p50 list_p99 list_mbs list_bytes list_errors <<<"$(wrk_stats "$work/list.out")"
 list_requests=$(awk '/ requests in / { print $1 }' "$work/list.out")
-# HTTP statuses as storygate logged them (its request log lines carry "status":NNN).
+# HTTP statuses as storygate logged them (its request log lines carry "status":NNN;
+# they reach the log within 100 ms).
+sleep 0.3
 list_statuses=$(tail -n "+$log_mark" "$server_log" | grep -o '"status":[0-9]*' | sort | uniq -c |
     awk '{ printf "%s%s x%s", sep, substr($2, 10), $1; sep = ", " }' || true)
 say "  $list_rps req/s, p50 $list_p50 ms, p99 $list_p99 ms, $list_mbs MB/s, $list_bytes bytes/reply, $list_requests requests, $list_errors errors (statuses: ${list_statuses:-?})"
@@ -894,6 +943,8 @@ total_s=$(num "($(now_ms) - $run_started) / 1000" 0)
         "$single_rps" "$single_p50" "$single_p99" "$(num "$pg_tps" 0)" "$single_rps" "$(num "$pg_tps" 0)" "$single_ratio" "$(verdict "$single_ratio >= 0.6")"
     printf 'request path    storygate CPU %s us/request (target <= 15: %s); p99/p50 %s (target <= 2.5: %s); vs pgbench bare primary-key lookup %s tps: %s; vs its own statement: %s (target >= 0.8: %s)\n' \
         "$single_cpu_us" "$(verdict "$single_cpu_us <= 15")" "$single_tail" "$(verdict "$single_tail <= 2.5")" "$(num "$pk_tps" 0)" "$single_pk_ratio" "$single_ratio" "$(verdict "$single_ratio >= 0.8")"
+    printf 'HTTP floor      nginx answering the same reply from a file: %s us of CPU/request, %s req/s; storygate/nginx CPU %s\n' \
+        "$nginx_cpu_us" "$nginx_rps" "$nginx_cpu_ratio"
     printf 'full sync       API %s s vs COPY %s s (jit=%s): ratio %s (target <= 1.2: %s); last/first page latency %s (%s ms / %s ms, target <= 1.5: %s; page 1 alone %s ms); count: first page %s ms, later pages %s ms\n' \
         "$sync_best" "$copy_best" "$copy_jit" "$sync_ratio" "$(verdict "$sync_ratio <= 1.2")" "$page_ratio" "$(num "$last_ms" 1)" "$(num "$first_ms" 1)" "$(verdict "$page_ratio <= 1.5")" "$(num "$page1_ms" 1)" "$count_first_ms" "$count_later_ms"
     scale_out_line
