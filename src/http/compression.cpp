@@ -1,6 +1,6 @@
 #include "http/compression.h"
 
-#include <boost/algorithm/string/predicate.hpp>
+#include <boost/beast/core/string.hpp>
 #include <cstdlib>
 #include <string>
 
@@ -35,7 +35,7 @@ void for_each_piece(std::string_view text, char separator, Each each) {
 // Every request asks this: pieces are views into the header, nothing is
 // copied unless a quality is given.
 bool accepts_gzip(std::string_view accept_encoding) {
-  using boost::algorithm::iequals;
+  using boost::beast::iequals;  // ASCII, as HTTP tokens are: no locale per character
   bool accepted = false;
   for_each_piece(accept_encoding, ',', [&](std::string_view coding) {
     if (accepted) return;

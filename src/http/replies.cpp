@@ -1,7 +1,7 @@
 #include "http/replies.h"
 
 #include <algorithm>
-#include <boost/algorithm/string/predicate.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/status.hpp>
 #include <string_view>
 #include <utility>
@@ -14,7 +14,7 @@ using header = std::pair<std::string_view, std::string_view>;
 
 void set(std::vector<header> &headers, std::string_view name, std::string_view value) {
   for (auto &h : headers) {
-    if (boost::algorithm::iequals(h.first, name)) {
+    if (boost::beast::iequals(h.first, name)) {  // ASCII: no locale per character
       h.second = value;
       return;
     }
