@@ -699,14 +699,15 @@ EOF
     base=$saved_base
     kill -TERM "$master" 2>/dev/null || true
     wait "$master" 2>/dev/null || true
-    read -r nginx_rps _ _ _ nginx_bytes _ <<<"$(wrk_stats "$work/nginx.out")"
+    read -r nginx_rps nginx_p50 nginx_p99 _ nginx_bytes _ <<<"$(wrk_stats "$work/nginx.out")"
+    nginx_tail=$(num "$nginx_p99 / $nginx_p50" 2)
     requests=$(awk '/ requests in / { print $1 }' "$work/nginx.out")
     nginx_cpu_us=$(num "($after - $before) * 1000000 / $(getconf CLK_TCK) / $requests" 1)
     nginx_cpu_ratio=$(num "$single_cpu_us / $nginx_cpu_us" 2)
 }
 say "single record: nginx answering the same reply from a file, wrk -t2 -c64 -d${duration}s"
 nginx_reference
-say "  nginx: $nginx_rps req/s, $nginx_bytes bytes/reply, $nginx_cpu_us us of CPU per request; storygate/nginx $nginx_cpu_ratio"
+say "  nginx: $nginx_rps req/s, p50 $nginx_p50 ms, p99 $nginx_p99 ms, $nginx_bytes bytes/reply, $nginx_cpu_us us of CPU per request; storygate/nginx $nginx_cpu_ratio"
 
 # ---------------------------------------------------------------------------------------
 # 4. List pages at random start
@@ -943,8 +944,8 @@ total_s=$(num "($(now_ms) - $run_started) / 1000" 0)
         "$single_rps" "$single_p50" "$single_p99" "$(num "$pg_tps" 0)" "$single_rps" "$(num "$pg_tps" 0)" "$single_ratio" "$(verdict "$single_ratio >= 0.6")"
     printf 'request path    storygate CPU %s us/request (target <= 15: %s); p99/p50 %s (target <= 2.5: %s); vs pgbench bare primary-key lookup %s tps: %s; vs its own statement: %s (target >= 0.8: %s)\n' \
         "$single_cpu_us" "$(verdict "$single_cpu_us <= 15")" "$single_tail" "$(verdict "$single_tail <= 2.5")" "$(num "$pk_tps" 0)" "$single_pk_ratio" "$single_ratio" "$(verdict "$single_ratio >= 0.8")"
-    printf 'HTTP floor      nginx answering the same reply from a file: %s us of CPU/request, %s req/s; storygate/nginx CPU %s\n' \
-        "$nginx_cpu_us" "$nginx_rps" "$nginx_cpu_ratio"
+    printf 'HTTP floor      nginx answering the same reply from a file: %s us of CPU/request, %s req/s, p99/p50 %s (%s ms / %s ms); storygate/nginx CPU %s\n' \
+        "$nginx_cpu_us" "$nginx_rps" "$nginx_tail" "$nginx_p99" "$nginx_p50" "$nginx_cpu_ratio"
     printf 'full sync       API %s s vs COPY %s s (jit=%s): ratio %s (target <= 1.2: %s); last/first page latency %s (%s ms / %s ms, target <= 1.5: %s; page 1 alone %s ms); count: first page %s ms, later pages %s ms\n' \
         "$sync_best" "$copy_best" "$copy_jit" "$sync_ratio" "$(verdict "$sync_ratio <= 1.2")" "$page_ratio" "$(num "$last_ms" 1)" "$(num "$first_ms" 1)" "$(verdict "$page_ratio <= 1.5")" "$(num "$page1_ms" 1)" "$count_first_ms" "$count_later_ms"
     scale_out_line
