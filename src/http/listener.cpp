@@ -41,7 +41,7 @@ void listener::do_accept() {
                          boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 
-void listener::on_accept(boost::beast::error_code ec, net::ip::tcp::socket socket) {
+void listener::on_accept(boost::beast::error_code ec, accepted_socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
     // Out of file descriptors and the like: the pending connection stays

@@ -28,7 +28,7 @@ class listener : public std::enable_shared_from_this<listener> {
 
  private:
   void do_accept();
-  void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
+  void on_accept(boost::beast::error_code ec, accepted_socket socket);
 
   io_threads& threads_;
   boost::asio::ip::tcp::acceptor acceptor_;
