@@ -5,6 +5,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstring>
+
 #include "json/utf8.h"
 
 namespace storygate::json {
@@ -24,11 +26,35 @@ bool is_well_formed_json(std::string_view text) {
 
 }  // namespace
 
+// Printable ASCII other than the quote and the backslash: written into a
+// JSON string as it is, no escape needed.
+bool needs_no_escape(std::string_view s) {
+  for (const char c : s)
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  return true;
+}
+
 struct record_writer::impl {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer{buffer};
 
+  // Keys and most values of a record are plain ASCII: those are copied in
+  // one go rather than put through the escaper a character at a time (which
+  // was 8% of a single-record request). The Writer writes straight into
+  // `buffer` and keeps no text of its own, so its opening quote, written
+  // through it (with the comma or colon before it, and counted as the
+  // key or value it is), can be followed by the rest written directly.
+  bool plain_string(std::string_view s) {
+    if (!needs_no_escape(s)) return false;
+    writer.RawValue("\"", 1, rapidjson::kStringType);
+    char* out = buffer.Push(s.size() + 1);
+    std::memcpy(out, s.data(), s.size());
+    out[s.size()] = '"';
+    return true;
+  }
+
   void text(std::string_view s) {
+    if (plain_string(s)) return;
     if (is_valid_utf8(s)) {
       writer.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
     } else {
@@ -59,7 +85,7 @@ void record_writer::end_object() { impl_->writer.EndObject(); }
 void record_writer::begin_array() { impl_->writer.StartArray(); }
 void record_writer::end_array() { impl_->writer.EndArray(); }
 void record_writer::key(std::string_view name) {
-  impl_->writer.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+  if (!impl_->plain_string(name)) impl_->writer.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
 }
 void record_writer::string(std::string_view text) { impl_->text(text); }
 void record_writer::integer(int64_t value) { impl_->writer.Int64(value); }

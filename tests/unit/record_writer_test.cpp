@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <cstring>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "json/utf8.h"
 
@@ -347,6 +352,39 @@ TEST(IsJsonNumber, OtherSyntaxInvalid) {
   EXPECT_FALSE(is_json_number("Infinity"));
   EXPECT_FALSE(is_json_number("-Infinity"));
   EXPECT_FALSE(is_json_number("1\0"s));
+}
+
+// Keys and strings, plain ASCII (copied whole) or not (escaped): the same
+// document RapidJSON's own Writer makes of them, on generated text.
+TEST(RecordWriter, GeneratedKeysAndStringsAreWrittenAsRapidJsonWritesThem) {
+  const unsigned seed = 20261207;
+  std::mt19937 random(seed);
+  const std::vector<std::string> odd = {"\"", "\\", "\n", "\t", std::string(1, '\0'), "\x01", "\x7f", "/", "\xC3\xA9",
+                                        "\xE2\x82\xAC"};
+  const auto text = [&] {
+    std::string t(random() % 20, 'a');
+    for (auto& c : t) c = static_cast<char>(' ' + random() % 95);
+    if (random() % 3 == 0) t.insert(random() % (t.size() + 1), odd[random() % odd.size()]);
+    return t;
+  };
+  for (int n = 0; n < 5000; ++n) {
+    std::vector<std::pair<std::string, std::string>> members;
+    for (auto m = random() % 5; m > 0; --m) members.emplace_back(text(), text());
+    record_writer ours;
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> theirs(buffer);
+    ours.begin_object();
+    theirs.StartObject();
+    for (const auto& [k, v] : members) {
+      ours.key(k);
+      ours.string(v);
+      theirs.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+      theirs.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+    }
+    ours.end_object();
+    theirs.EndObject();
+    ASSERT_EQ(ours.take(), std::string(buffer.GetString(), buffer.GetSize())) << "seed " << seed << ", case " << n;
+  }
 }
 
 }  // namespace
