@@ -699,13 +699,16 @@ EOF
     for ((i = 0; i < 50; i++)); do ! port_free "$port" && break; sleep 0.1; done
     worker=$(pgrep -P "$master" | head -n 1)
     [[ -n $worker ]] || die "nginx did not start: $(cat "$dir/logs/error.log")"
-    local saved_base=$base
+    # Counted as ours, not as another's, while it is measured (cpu_snapshot).
+    local saved_base=$base saved_server=$server_pid
     base="http://127.0.0.1:$port"
+    server_pid=$worker
     wrk_run "$work/nginx-warm.out" 64 3 scripts/bench/random-id.lua
     before=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$worker/stat")
     wrk_run "$work/nginx.out" 64 "$duration" scripts/bench/random-id.lua
     after=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$worker/stat")
     base=$saved_base
+    server_pid=$saved_server
     kill -TERM "$master" 2>/dev/null || true
     wait "$master" 2>/dev/null || true
     read -r nginx_rps nginx_p50 nginx_p99 _ nginx_bytes _ <<<"$(wrk_stats "$work/nginx.out")"
