@@ -35,7 +35,7 @@
 # Options:
 #   --customers N        customers in the demo database (default 1000000; 20000 is quick)
 #   --duration S         seconds of each wrk/pgbench measurement (default 20)
-#   --pool-size N        storygate --db-pool-size (default 4: see below)
+#   --pool-size N        storygate --db-pool-size (default 2: see below)
 #   --list-connections N wrk connections for the random list pages (default 8)
 #   --sync-runs N        full sync walks; the fastest counts (default 2)
 #   --pg-port P          port of the throwaway cluster (default 25460)
@@ -50,18 +50,27 @@
 #   --binary PATH        benchmark this storygate binary instead of building build-bench/
 #                        (e.g. to compare two versions; it must accept the same options)
 #
-# Why --db-pool-size 4 on 2 cores: each query holds a pool connection for a network round
-# trip plus PostgreSQL's work, so a few more connections than cores keep both cores busy.
-# Sweeps of 2, 3, 4, 6, 8 and 12 on the 1M-customer database (wrk -c64, single record)
-# put 4 at or near the top in requests/s with a p99 near the lowest: 2 and 3 were 10-30% slower
-# (cores idle during round trips); 6 was at best 7% faster but its p99 was half as high
-# again; 8 and 12 were no faster and their p99 rose to 50-300 ms (PostgreSQL backends and
-# storygate's threads compete for the 2 cores). Try others with --pool-size.
+# Why --db-pool-size 2 on 2 cores: one connection per I/O thread. Each connection carries
+# the queries waiting for it as one pipelined batch, so fewer connections mean larger
+# batches (at 64 connections, about 14 queries per round trip with 2, 6 with 4): fewer
+# system calls and wake-ups per query on both sides, and fewer PostgreSQL backends
+# competing with storygate, wrk and each other for the 2 cores. Sweeps on a 1M-customer
+# database (wrk -t2 -c64, single records, 10 s; `storygate serve` on
+# 2 threads; two to four rounds each, pool 1 once) gave requests/s, p99/p50 and
+# storygate's CPU per request:
+#   pool 1: 8,100/s, 1.6, 36.7 us (PostgreSQL on one core)
+#   pool 2: 14,000-17,400/s, 1.9-2.4, 23.5-29.9 us
+#   pool 3: 11,000-13,700/s, 4.8-4.9, 32.0-40.1 us
+#   pool 4: 11,400-14,300/s, 6.1-27.5, 31.5-39.0 us
+#   pool 6: 10,900-13,400/s, 8.4-38.1, 34.3-41.2 us
+# (Before queries were pipelined, 4 was best: each query then held a connection for a
+# round trip of its own.) Where PostgreSQL has cores of its own, more connections let it
+# use them. Try others with --pool-size.
 set -euo pipefail
 
 customers=1000000
 duration=20
-pool_size=4
+pool_size=2
 list_connections=8
 sync_runs=2
 pg_port=25460
