@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "json/plain_text.h"
 #include "json/utf8.h"
 
 namespace storygate::json {
@@ -26,14 +27,6 @@ bool is_well_formed_json(std::string_view text) {
 
 }  // namespace
 
-// Printable ASCII other than the quote and the backslash: written into a
-// JSON string as it is, no escape needed.
-bool needs_no_escape(std::string_view s) {
-  for (const char c : s)
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
-  return true;
-}
-
 struct record_writer::impl {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer{buffer};
@@ -45,7 +38,7 @@ struct record_writer::impl {
   // through it (with the comma or colon before it, and counted as the
   // key or value it is), can be followed by the rest written directly.
   bool plain_string(std::string_view s) {
-    if (!needs_no_escape(s)) return false;
+    if (!is_plain_text(s)) return false;
     writer.RawValue("\"", 1, rapidjson::kStringType);
     char* out = buffer.Push(s.size() + 1);
     std::memcpy(out, s.data(), s.size());
