@@ -114,9 +114,13 @@ void record_writer::value(mapping::field_type type, const char* text, std::size_
 
 std::string record_writer::take() {
   std::string out(impl_->buffer.GetString(), impl_->buffer.GetSize());
+  clear();
+  return out;
+}
+
+void record_writer::clear() {
   impl_->buffer.Clear();
   impl_->writer.Reset(impl_->buffer);
-  return out;
 }
 
 std::string_view record_writer::written() const { return {impl_->buffer.GetString(), impl_->buffer.GetSize()}; }

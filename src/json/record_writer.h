@@ -37,6 +37,9 @@ class record_writer {
 
   // The document written so far; the writer is empty afterwards.
   std::string take();
+  // Forgets what was written, and where it stood: the next call starts a
+  // new document. For a writer kept to be used again.
+  void clear();
 
   // For a long document sent on or compressed piece by piece: the text
   // written since the last clear_written(), and forgetting it. The document

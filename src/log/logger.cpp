@@ -1,10 +1,12 @@
 #include "log/logger.h"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <string>
@@ -51,27 +53,37 @@ std::string_view name(level l) {
 
 // UTC with milliseconds: log collectors sort and join on it. The part up to
 // the second is kept per thread: every request writes a line.
-std::string utc_now() {
+struct timestamp {
+  char text[32];
+  std::size_t length;
+};
+timestamp utc_now() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
   const auto millis =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   thread_local std::time_t cached_second = -1;
-  thread_local char up_to_second[64];
+  thread_local char up_to_second[32];
+  thread_local std::size_t up_to_second_length = 0;
   if (seconds != cached_second) {
     std::tm parts{};
     gmtime_r(&seconds, &parts);
-    std::snprintf(up_to_second, sizeof up_to_second, "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900,
-                  parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
+    const int n = std::snprintf(up_to_second, sizeof up_to_second, "%04d-%02d-%02dT%02d:%02d:%02d",
+                                parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
+                                parts.tm_min, parts.tm_sec);
+    up_to_second_length = n > 0 ? std::min<std::size_t>(n, sizeof up_to_second - 1) : 0;
     cached_second = seconds;
   }
-  std::string text(up_to_second);
-  text += '.';
-  text += static_cast<char>('0' + millis / 100);
-  text += static_cast<char>('0' + millis / 10 % 10);
-  text += static_cast<char>('0' + millis % 10);
-  text += 'Z';
-  return text;
+  timestamp t;
+  std::memcpy(t.text, up_to_second, up_to_second_length);
+  char* end = t.text + up_to_second_length;
+  *end++ = '.';
+  *end++ = static_cast<char>('0' + millis / 100);
+  *end++ = static_cast<char>('0' + millis / 10 % 10);
+  *end++ = static_cast<char>('0' + millis % 10);
+  *end++ = 'Z';
+  t.length = static_cast<std::size_t>(end - t.text);
+  return t;
 }
 
 }  // namespace
@@ -80,10 +92,15 @@ void set_min_level(level min) { min_level = min; }
 
 void write(level at, std::string_view message, std::initializer_list<field> fields, delivery when) {
   if (at < min_level.load()) return;
-  json::record_writer w;
+  // One writer per thread, started afresh for each line: a line then
+  // allocates nothing once its thread has written one (every request writes
+  // one).
+  thread_local json::record_writer w;
+  w.clear();
   w.begin_object();
   w.key("ts");
-  w.string(utc_now());
+  const timestamp now = utc_now();
+  w.string({now.text, now.length});
   w.key("level");
   w.string(name(at));
   w.key("msg");
@@ -91,7 +108,7 @@ void write(level at, std::string_view message, std::initializer_list<field> fiel
   for (const auto& f : fields) {
     w.key(f.key);
     std::visit(
-        [&w](const auto& v) {
+        [](const auto& v) {
           using T = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<T, std::string_view>) w.string(v);
           else if constexpr (std::is_same_v<T, bool>) w.boolean(v);
@@ -107,10 +124,9 @@ void write(level at, std::string_view message, std::initializer_list<field> fiel
         f.value);
   }
   w.end_object();
-  const std::string line = w.take();
   auto& o = out();
   std::lock_guard lock(o.mutex);
-  o.gathered += line;
+  o.gathered += w.written();
   o.gathered += '\n';
   if (when == delivery::at_once || !o.deferring || o.gathered.size() >= max_gathered) write_gathered(o);
 }

@@ -267,6 +267,24 @@ TEST(RecordWriter, TakeEmptiesTheWriter) {
   EXPECT_EQ(w.take(), "");
 }
 
+// The logger keeps one writer per thread and clears it before each line: a
+// line left half written (an exception in between) must not leak its open
+// object, or its separating comma, into the next.
+TEST(RecordWriter, ClearStartsANewDocumentEvenHalfWayThroughOne) {
+  record_writer w;
+  w.begin_object();
+  w.key("a");
+  w.begin_array();
+  w.integer(1);
+  w.clear();
+  EXPECT_EQ(w.written(), "");
+  w.begin_object();
+  w.key("b");
+  w.boolean(true);
+  w.end_object();
+  EXPECT_EQ(w.take(), R"({"b":true})");
+}
+
 TEST(RecordWriter, KeyEscapedLikeAString) {
   record_writer w;
   w.begin_object();
