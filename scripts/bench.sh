@@ -386,8 +386,16 @@ quiet_wait() {
     done
 }
 
-# user + system clock ticks of the running server, all threads
-server_cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$server_pid/stat"; }
+# user and system clock ticks of a process, all threads ("USER SYSTEM")
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$1/stat"; }
+# microseconds of CPU per request from two cpu_ticks readings: "USER SYSTEM TOTAL"
+cpu_us_per_request() { # BEFORE AFTER REQUESTS
+    local u0 s0 u1 s1 tick_us
+    read -r u0 s0 <<<"$1"
+    read -r u1 s1 <<<"$2"
+    tick_us=$(num "1000000 / $(getconf CLK_TCK) / $3" 6)
+    echo "$(num "($u1 - $u0) * $tick_us" 1) $(num "($s1 - $s0) * $tick_us" 1) $(num "($u1 - $u0 + $s1 - $s0) * $tick_us" 1)"
+}
 
 # peak and current resident set of the running server, in MB
 vm_mb() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status"; }
@@ -648,16 +656,17 @@ say "storygate up in $startup_bench_ms ms (exec -> first 200); pool $pool_size, 
 say "single record: warm-up 3 s"
 wrk_run "$work/warm.out" 64 3 scripts/bench/random-id.lua
 say "single record: wrk -t2 -c64 -d${duration}s"
-server_cpu_before=$(server_cpu_ticks)
+server_cpu_before=$(cpu_ticks "$server_pid")
 wrk_run "$work/single.out" 64 "$duration" scripts/bench/random-id.lua --timeout 10s
-server_cpu_after=$(server_cpu_ticks)
+server_cpu_after=$(cpu_ticks "$server_pid")
 read -r single_rps single_p50 single_p99 _ single_bytes single_errors <<<"$(wrk_stats "$work/single.out")"
 single_requests=$(awk '/ requests in / { print $1 }' "$work/single.out")
 # storygate's own CPU (user + system, all its threads) per answered request.
-single_cpu_us=$(num "($server_cpu_after - $server_cpu_before) * 1000000 / $(getconf CLK_TCK) / $single_requests" 1)
+read -r single_user_us single_system_us single_cpu_us \
+    <<<"$(cpu_us_per_request "$server_cpu_before" "$server_cpu_after" "$single_requests")"
 single_tail=$(num "$single_p99 / $single_p50" 2)
 say "  storygate: $single_rps req/s, p50 $single_p50 ms, p99 $single_p99 ms, $single_bytes bytes/reply, $single_errors errors"
-say "  storygate's own CPU: $single_cpu_us us per request ($single_requests requests)"
+say "  storygate's own CPU: $single_cpu_us us per request, user $single_user_us + system $single_system_us ($single_requests requests)"
 
 say "single record: pgbench -M prepared -c64 -T$duration, the same statement"
 cpu_mark
@@ -713,9 +722,9 @@ EOF
     base="http://127.0.0.1:$port"
     server_pid=$worker
     wrk_run "$work/nginx-warm.out" 64 3 scripts/bench/random-id.lua
-    before=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$worker/stat")
+    before=$(cpu_ticks "$worker")
     wrk_run "$work/nginx.out" 64 "$duration" scripts/bench/random-id.lua
-    after=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$worker/stat")
+    after=$(cpu_ticks "$worker")
     base=$saved_base
     server_pid=$saved_server
     kill -TERM "$master" 2>/dev/null || true
@@ -723,12 +732,12 @@ EOF
     read -r nginx_rps nginx_p50 nginx_p99 _ nginx_bytes _ <<<"$(wrk_stats "$work/nginx.out")"
     nginx_tail=$(num "$nginx_p99 / $nginx_p50" 2)
     requests=$(awk '/ requests in / { print $1 }' "$work/nginx.out")
-    nginx_cpu_us=$(num "($after - $before) * 1000000 / $(getconf CLK_TCK) / $requests" 1)
+    read -r nginx_user_us nginx_system_us nginx_cpu_us <<<"$(cpu_us_per_request "$before" "$after" "$requests")"
     nginx_cpu_ratio=$(num "$single_cpu_us / $nginx_cpu_us" 2)
 }
 say "single record: nginx answering the same reply from a file, wrk -t2 -c64 -d${duration}s"
 nginx_reference
-say "  nginx: $nginx_rps req/s, p50 $nginx_p50 ms, p99 $nginx_p99 ms, $nginx_bytes bytes/reply, $nginx_cpu_us us of CPU per request; storygate/nginx $nginx_cpu_ratio"
+say "  nginx: $nginx_rps req/s, p50 $nginx_p50 ms, p99 $nginx_p99 ms, $nginx_bytes bytes/reply, $nginx_cpu_us us of CPU per request (user $nginx_user_us + system $nginx_system_us); storygate/nginx $nginx_cpu_ratio"
 
 # ---------------------------------------------------------------------------------------
 # 4. List pages at random start
@@ -963,10 +972,10 @@ total_s=$(num "($(now_ms) - $run_started) / 1000" 0)
     echo "storygate benchmark — $customers customers, $cpu, $cores cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
     printf 'single record   storygate %s req/s p50 %s ms p99 %s ms | pgbench prepared %s tps | ratio %s/%s = %s (target >= 0.6: %s)\n' \
         "$single_rps" "$single_p50" "$single_p99" "$(num "$pg_tps" 0)" "$single_rps" "$(num "$pg_tps" 0)" "$single_ratio" "$(verdict "$single_ratio >= 0.6")"
-    printf 'request path    storygate CPU %s us/request (target <= 15: %s); p99/p50 %s (target <= 2.5: %s); vs pgbench bare primary-key lookup %s tps: %s; vs its own statement: %s (target >= 0.8: %s)\n' \
-        "$single_cpu_us" "$(verdict "$single_cpu_us <= 15")" "$single_tail" "$(verdict "$single_tail <= 2.5")" "$(num "$pk_tps" 0)" "$single_pk_ratio" "$single_ratio" "$(verdict "$single_ratio >= 0.8")"
-    printf 'HTTP floor      nginx answering the same reply from a file: %s us of CPU/request, %s req/s, p99/p50 %s (%s ms / %s ms); storygate/nginx CPU %s\n' \
-        "$nginx_cpu_us" "$nginx_rps" "$nginx_tail" "$nginx_p99" "$nginx_p50" "$nginx_cpu_ratio"
+    printf 'request path    storygate CPU %s us/request, user %s + system %s (target <= 15: %s); p99/p50 %s (target <= 2.5: %s); vs pgbench bare primary-key lookup %s tps: %s; vs its own statement: %s (target >= 0.8: %s)\n' \
+        "$single_cpu_us" "$single_user_us" "$single_system_us" "$(verdict "$single_cpu_us <= 15")" "$single_tail" "$(verdict "$single_tail <= 2.5")" "$(num "$pk_tps" 0)" "$single_pk_ratio" "$single_ratio" "$(verdict "$single_ratio >= 0.8")"
+    printf 'HTTP floor      nginx answering the same reply from a file: %s us of CPU/request, user %s + system %s, %s req/s, p99/p50 %s (%s ms / %s ms); storygate/nginx CPU %s\n' \
+        "$nginx_cpu_us" "$nginx_user_us" "$nginx_system_us" "$nginx_rps" "$nginx_tail" "$nginx_p99" "$nginx_p50" "$nginx_cpu_ratio"
     printf 'full sync       API %s s vs COPY %s s (jit=%s): ratio %s (target <= 1.2: %s); last/first page latency %s (%s ms / %s ms, target <= 1.5: %s; page 1 alone %s ms); count: first page %s ms, later pages %s ms\n' \
         "$sync_best" "$copy_best" "$copy_jit" "$sync_ratio" "$(verdict "$sync_ratio <= 1.2")" "$page_ratio" "$(num "$last_ms" 1)" "$(num "$first_ms" 1)" "$(verdict "$page_ratio <= 1.5")" "$(num "$page1_ms" 1)" "$count_first_ms" "$count_later_ms"
     scale_out_line
