@@ -35,12 +35,12 @@ void write_record(json::record_writer& w, const mapping::catalog& catalog, const
                   const conversion_warning& warn) {
   const auto& zone = catalog.source.time_zone.value;
   w.begin_object();
-  w.key("id");
+  w.quoted_key(R"("id")");
   const bool id_is_null = row.is_null(0);
   const auto id = row.text(0);
   w.value(catalog.id.output, id_is_null ? nullptr : id.data(), id.size());
   for (const auto& f : catalog.fields) {
-    w.key(f.name);
+    w.quoted_key(f.json_name);
     if (f.convert == conversion::constant) {
       w.raw(f.constant_json);
       continue;

@@ -23,6 +23,9 @@ class record_writer {
   void begin_array();
   void end_array();
   void key(std::string_view name);
+  // A key already written as a JSON string, quotes included (see quoted()):
+  // copied as it is.
+  void quoted_key(std::string_view json_string);
   void string(std::string_view text);
   void integer(int64_t value);
   void boolean(bool value);

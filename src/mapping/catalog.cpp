@@ -4,6 +4,7 @@
 
 #include "coerce/coercions.h"
 #include "db/pg_types.h"
+#include "json/record_writer.h"
 #include "mapping/loader.h"
 
 namespace storygate::mapping {
@@ -135,7 +136,7 @@ field_type constant_type(const std::string& json) {
 resolved_field resolve_field(const field& f, const db::relation_info& relation,
                              const catalog& result, db::schema_reader& schema) {
   resolved_field resolved;
-  resolved.name = f.name;
+  name_field(resolved, f.name);
   resolved.default_json = f.default_json;
   resolved.zone = f.time_zone ? f.time_zone->value : result.source.source_time_zone.value;
   if (f.time_zone) require_time_zone(schema, *f.time_zone);
@@ -190,6 +191,11 @@ resolved_field resolve_field(const field& f, const db::relation_info& relation,
 
 }  // namespace
 
+void name_field(resolved_field& field, std::string name) {
+  field.json_name = json::quoted(name);
+  field.name = std::move(name);
+}
+
 field_type inferred_type(const db::pg_type& type) {
   if (type.oid == db::oid::boolean) return field_type::boolean;
   if (is_integer(type)) return field_type::integer;
@@ -239,7 +245,7 @@ catalog resolve(const mapping& source, db::schema_reader& schema) {
   if (source.source_time_zone.value != source.time_zone.value) require_time_zone(schema, source.source_time_zone);
 
   const auto& id_column = require_column(*relation, source.id_column, "'id'");
-  result.id.name = "id";
+  name_field(result.id, "id");
   result.id.source_sql = column_sql(result.alias_sql, id_column);
   result.id.source_type = id_column.type;
   result.id.output = inferred_type(id_column.type) == field_type::integer ? field_type::integer
@@ -277,7 +283,7 @@ catalog resolve(const mapping& source, db::schema_reader& schema) {
   if (!is_datetime(updated_type) && updated_type.oid != db::oid::date)
     fail(source.updated_at_column.where,
          "'updated_at' is " + updated_type.name + "; expected timestamp with or without time zone, or date");
-  result.updated_at.name = "updated_at";
+  name_field(result.updated_at, "updated_at");
   result.updated_at.source_type = updated_type;
   result.updated_at.output = field_type::datetime;
   result.updated_at.zone = source.source_time_zone.value;

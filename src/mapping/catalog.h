@@ -27,6 +27,10 @@ enum class conversion {
 
 struct resolved_field {
   std::string name;        // DailyStory's name
+  // `name` as a JSON string, quotes and escapes included: each record's key,
+  // written as it is rather than checked for escaping on every record. Set
+  // with the name, by name_field().
+  std::string json_name;
   std::string source_sql;  // SQL over the source row: alias."column", (expression), ARRAY(...)
   db::pg_type source_type;
   field_type output = field_type::string;  // never `inferred`
@@ -38,6 +42,9 @@ struct resolved_field {
   std::optional<std::string> default_json;  // served instead of null
   int sql_column = -1;     // result column of the record queries; -1 for constants
 };
+
+// Names `field` (DailyStory's name) and sets the JSON text records write it as.
+void name_field(resolved_field& field, std::string name);
 
 // How the id column is matched against the request's {id}.
 enum class id_kind { integer, numeric, uuid, text };

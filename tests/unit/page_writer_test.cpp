@@ -19,10 +19,10 @@ namespace {
 mapping::catalog page_catalog() {
   mapping::catalog c;
   c.source.time_zone.value = "UTC";
-  c.id.name = "id";
+  mapping::name_field(c.id, "id");
   c.id.output = mapping::field_type::integer;
   mapping::resolved_field name;
-  name.name = "first_name";
+  mapping::name_field(name, "first_name");
   name.output = mapping::field_type::string;
   name.sql_column = 1;
   c.fields = {name};

@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -402,6 +403,50 @@ TEST(RecordWriter, GeneratedKeysAndStringsAreWrittenAsRapidJsonWritesThem) {
     ours.end_object();
     theirs.EndObject();
     ASSERT_EQ(ours.take(), std::string(buffer.GetString(), buffer.GetSize())) << "seed " << seed << ", case " << n;
+  }
+}
+
+// Keys written already quoted, and raw values (numbers, embedded JSON, a
+// constant), in objects and arrays nested: the commas and colons RapidJSON's
+// own Writer puts between them, on generated documents.
+TEST(RecordWriter, GeneratedQuotedKeysAndRawValuesAreWrittenAsRapidJsonWritesThem) {
+  const unsigned seed = 20261207;
+  std::mt19937 random(seed);
+  const std::vector<std::string> raws = {"0", "-12.5", "1e9", R"(["a","b"])", "{}", "true", "null", R"("x")"};
+  const std::vector<std::string> names = {"id", "first_name", "we\"ird", "größe", "", "a/b"};
+  for (int n = 0; n < 2000; ++n) {
+    record_writer ours;
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> theirs(buffer);
+    // A value, now and then an array of values or an object of members.
+    const std::function<void(int)> value = [&](int depth) {
+      const auto pick = random() % 4;
+      if (depth < 3 && pick == 0) {
+        ours.begin_array();
+        theirs.StartArray();
+        for (auto i = random() % 4; i > 0; --i) value(depth + 1);
+        ours.end_array();
+        theirs.EndArray();
+      } else if (depth < 3 && pick == 1) {
+        ours.begin_object();
+        theirs.StartObject();
+        for (auto i = random() % 4; i > 0; --i) {
+          const auto& name = names[random() % names.size()];
+          ours.quoted_key(json::quoted(name));
+          theirs.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+          value(depth + 1);
+        }
+        ours.end_object();
+        theirs.EndObject();
+      } else {
+        const auto& raw = raws[random() % raws.size()];
+        ours.raw(raw);
+        theirs.RawValue(raw.data(), raw.size(), rapidjson::kObjectType);
+      }
+    };
+    value(0);
+    ASSERT_EQ(ours.take(), std::string(buffer.GetString(), buffer.GetSize()))
+        << "seed " << seed << ", case " << n;
   }
 }
 

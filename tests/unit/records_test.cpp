@@ -16,7 +16,7 @@ using mapping::conversion;
 
 mapping::resolved_field field(conversion convert) {
   mapping::resolved_field f;
-  f.name = "f";
+  mapping::name_field(f, "f");
   f.convert = convert;
   return f;
 }
@@ -69,21 +69,21 @@ TEST(Records, FieldsWithoutATextConversionConvertNothing) {
 mapping::catalog record_catalog() {
   mapping::catalog c;
   c.source.time_zone.value = "UTC";
-  c.id.name = "id";
+  mapping::name_field(c.id, "id");
   c.id.output = mapping::field_type::integer;
   auto name = field(conversion::none);
-  name.name = "first_name";
+  mapping::name_field(name, "first_name");
   name.output = mapping::field_type::string;
   name.sql_column = 1;
   auto source = field(conversion::constant);
-  source.name = "source";
+  mapping::name_field(source, "source");
   source.constant_json = R"("legacy")";
   auto vip = field(conversion::boolean_from_text);
-  vip.name = "vip";
+  mapping::name_field(vip, "vip");
   vip.sql_column = 2;
   vip.default_json = "false";
   auto sales = field(conversion::number_from_text);
-  sales.name = "total_sales";
+  mapping::name_field(sales, "total_sales");
   sales.sql_column = 3;
   c.fields = {name, source, vip, sales};
   c.sql_columns = 4;
@@ -129,6 +129,16 @@ TEST(WriteRecord, AValueThatDoesNotConvertIsReportedAndServedAsNullOrTheDefault)
 TEST(WriteRecord, TextIsEscapedAsJson) {
   EXPECT_EQ(record(record_catalog(), {"7", "say \"hi\"\n", "N", "0"}),
             R"({"id":7,"first_name":"say \"hi\"\n","source":"legacy","vip":false,"total_sales":0})");
+}
+
+// A field's name is the DBA's text: quotes, backslashes and non-ASCII letters
+// reach the record as the JSON string of the name.
+TEST(WriteRecord, FieldNamesAreWrittenAsJsonStrings) {
+  auto c = record_catalog();
+  mapping::name_field(c.fields[0], "say \"hi\"\\ größe");
+  EXPECT_EQ(record(c, {"7", "Ann", "Y", "1"}),
+            "{\"id\":7,\"say \\\"hi\\\"\\\\ größe\":\"Ann\",\"source\":\"legacy\",\"vip\":true,"
+            "\"total_sales\":1}");
 }
 
 }  // namespace
