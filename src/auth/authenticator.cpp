@@ -153,4 +153,12 @@ verdict authenticator::check(std::string_view header) const {
   return matches(presented->scheme, presented->secret) ? verdict::accepted : verdict::rejected;
 }
 
+verdict authenticator::check(std::string_view header, remembered_credential& last_accepted) const {
+  if (!requires_credentials()) return verdict::accepted;
+  if (last_accepted.matches(header)) return verdict::accepted;
+  const auto found = check(header);
+  if (found == verdict::accepted) last_accepted.remember(header);
+  return found;
+}
+
 }  // namespace storygate::auth

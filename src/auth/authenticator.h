@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "auth/fingerprint.h"  // client_fingerprint, declared with the credentials it names
+#include "auth/remembered_credential.h"
 
 namespace storygate::auth {
 
@@ -51,6 +52,10 @@ class authenticator {
   std::size_t credential_count() const { return accepted_.size(); }
 
   verdict check(std::string_view authorization_header) const;
+  // The same verdict, for a connection that remembers the header it last
+  // had accepted: that one is accepted without being hashed again, and a
+  // header accepted now is remembered.
+  verdict check(std::string_view authorization_header, remembered_credential& last_accepted) const;
 
  private:
   void add(std::string_view scheme, std::string_view secret);

@@ -150,7 +150,8 @@ std::optional<api::reply> router::authenticate(const request& req, const client_
     reply.headers.emplace_back("Retry-After", std::to_string(wait->count()));
     return reply;
   }
-  const auto verdict = auth_.check(req[bhttp::field::authorization]);
+  const auto header = req[bhttp::field::authorization];
+  const auto verdict = client.credential ? auth_.check(header, *client.credential) : auth_.check(header);
   if (verdict == auth::verdict::accepted) {
     throttle_.succeeded(client.key);
     return std::nullopt;

@@ -22,6 +22,8 @@ namespace storygate::http {
 struct client_info {
   bool loopback = false;  // for --metrics-access loopback
   std::string key;        // http::limit_key of the address: lockout and rate limit count under it
+  // The connection's memory of the header it last had accepted; null for none.
+  auth::remembered_credential* credential = nullptr;
 };
 
 class router {

@@ -163,7 +163,7 @@ void session<Stream>::on_read(beast::error_code ec, std::size_t) {
     forwarded.emplace_back(it->value().data(), it->value().size());
   const auto address = client_address(peer_, forwarded, context_.client_header, context_.proxies);
   client_ = address.to_string();
-  client_info client{address.is_loopback(), limit_key(address)};
+  client_info client{address.is_loopback(), limit_key(address), &credential_};
   bool close_after = false;
   if (auto refused = refuse_request(request_, context_.settings.max_header_bytes, close_after)) {
     if (close_after) request_.keep_alive(false);

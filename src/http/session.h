@@ -97,6 +97,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   // The connection's client: the peer, or whom its PROXY header names.
   boost::asio::ip::address peer_;
   std::string client_;  // the request's client address (X-Forwarded-For applied), for the log
+  auth::remembered_credential credential_;  // the Authorization header last accepted here
 };
 
 }  // namespace storygate::http

@@ -54,6 +54,35 @@ TEST_F(SecurityTest, SuccessResetsTheFailureCount) {
   }
 }
 
+// A connection remembers the credential it last had accepted. Requests that
+// follow on the same keep-alive connection, with a wrong credential, a near
+// miss of the right one or none, are still refused; the right one is
+// accepted again after them.
+TEST_F(SecurityTest, OnOneKeepAliveConnectionEveryRequestsCredentialCounts) {
+  auto srv = start({"--auth-max-failures", "100"});
+  std::string near_miss = test_token;
+  near_miss.back() ^= 1;
+  const std::vector<std::pair<std::string, unsigned>> sent = {
+      {"Bearer " + test_token, 200}, {"Bearer " + near_miss, 401},        {"", 401},
+      {"Bearer " + test_token, 200}, {"Bearer " + test_token + "x", 401}, {"Bearer " + test_token, 200}};
+  std::string bytes;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    bytes += "GET /api/v1/customer/244988 HTTP/1.1\r\nHost: localhost\r\n";
+    if (!sent[i].first.empty()) bytes += "Authorization: " + sent[i].first + "\r\n";
+    bytes += i + 1 == sent.size() ? "Connection: close\r\n\r\n" : "\r\n";
+  }
+  const auto exchange = send_raw_and_shutdown(srv->port(), bytes);
+  std::string_view rest = exchange.received;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    raw_response response;
+    std::size_t used = 0;
+    ASSERT_EQ(parse_raw_response(rest, false, response, used), parse_result::complete) << "response " << i;
+    EXPECT_EQ(response.status, sent[i].second) << "request " << i << " with '" << sent[i].first << "'";
+    rest.remove_prefix(used);
+  }
+  EXPECT_TRUE(rest.empty());
+}
+
 // One address may hold only its share of the connections: the next one is
 // closed before a byte is read, and a place comes back when one of them
 // closes. Without the cap, the same connections are all served.

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -376,6 +377,63 @@ TEST_F(AuthenticatorFile, BadBasicLineRefused) {
 
 TEST(AuthenticatorChallenge, OffersBothSchemes) {
   EXPECT_EQ(challenge, "Basic realm=\"storygate\", Bearer realm=\"storygate\"");
+}
+
+// --------------------------------------------------------- remembered_credential
+
+TEST(RememberedCredential, MatchesOnlyTheHeaderRemembered) {
+  remembered_credential last;
+  EXPECT_FALSE(last.matches(""));
+  EXPECT_FALSE(last.matches("Bearer abc"));
+  last.remember("Bearer abc");
+  EXPECT_TRUE(last.matches("Bearer abc"));
+  EXPECT_FALSE(last.matches("Bearer abd"));
+  EXPECT_FALSE(last.matches("Bearer ab"));
+  EXPECT_FALSE(last.matches("Bearer abcd"));
+  EXPECT_FALSE(last.matches(""));
+  last.remember("Bearer xyz");
+  EXPECT_FALSE(last.matches("Bearer abc"));
+  EXPECT_TRUE(last.matches("Bearer xyz"));
+}
+
+// One connection's requests, each with a header drawn from accepted ones,
+// near misses of them (a byte changed, cut, lengthened; the scheme in
+// another case or with more spaces, which are still accepted), other
+// schemes and none: remembering the last accepted header never changes a
+// verdict from the one a fresh check gives.
+TEST(RememberedCredential, GeneratedRequestsOnOneConnectionGetTheVerdictsOfAFreshCheck) {
+  const unsigned seed = 20261208;
+  std::mt19937 random(seed);
+  authenticator a;
+  a.add_bearer_token("token-one-4f1c");
+  a.add_bearer_token("token-two-98aa");
+  a.add_basic("ann:s3cret");
+  const std::vector<std::string> accepted = {"Bearer token-one-4f1c", "Bearer token-two-98aa",
+                                             basic("ann:s3cret"), "bearer token-one-4f1c",
+                                             "Bearer   token-two-98aa"};
+  const auto near_miss = [&](std::string h) {
+    switch (random() % 4) {
+      case 0: h[random() % h.size()] ^= static_cast<char>(1 + random() % 127); break;
+      case 1: h.resize(random() % h.size()); break;
+      case 2: h += static_cast<char>('!' + random() % 90); break;
+      default: h = "Digest " + h.substr(h.find(' ') + 1);
+    }
+    return h;
+  };
+  remembered_credential last;
+  for (int n = 0; n < 20000; ++n) {
+    const auto& base = accepted[random() % accepted.size()];
+    const std::string header = random() % 2 ? base : random() % 10 ? near_miss(base) : std::string();
+    ASSERT_EQ(a.check(header, last), a.check(header))
+        << "seed " << seed << ", request " << n << ": " << header;
+  }
+}
+
+TEST(RememberedCredential, NothingIsRememberedWithoutCredentials) {
+  authenticator open;
+  remembered_credential last;
+  EXPECT_EQ(open.check("Bearer anything", last), verdict::accepted);
+  EXPECT_FALSE(last.matches("Bearer anything"));
 }
 
 }  // namespace
