@@ -21,24 +21,39 @@ std::atomic<level> min_level{level::info};
 constexpr std::size_t max_gathered = 32 * 1024;
 
 // Lines not yet written, and whether a flusher will write them.
+//
+// stderr may block (a pipe to journald or docker that is not read fast
+// enough). Lines are gathered under `mutex`, which is never held while
+// writing, so request threads that only gather go on meanwhile; `writing`
+// is held for a write, so one goes at a time and in the order gathered.
 struct output {
-  std::mutex mutex;
+  std::mutex mutex;  // gathered, deferring, stopping
   std::condition_variable wake;
   std::string gathered;
   bool deferring = false;
   bool stopping = false;
+
+  std::mutex writing;  // batch
+  std::string batch;   // what is being written; its room kept for the next
 };
 output& out() {
   static output o;
   return o;
 }
 
-// Under out().mutex.
+// Writes what has gathered. Called without `mutex`: takes `writing`, then
+// the gathered lines (the oldest first, as every batch is taken under
+// `writing`).
 void write_gathered(output& o) {
-  if (o.gathered.empty()) return;
-  std::fwrite(o.gathered.data(), 1, o.gathered.size(), stderr);
+  std::lock_guard write_lock(o.writing);
+  {
+    std::lock_guard lock(o.mutex);
+    if (o.gathered.empty()) return;
+    o.batch.swap(o.gathered);
+  }
+  std::fwrite(o.batch.data(), 1, o.batch.size(), stderr);
   std::fflush(stderr);
-  o.gathered.clear();
+  o.batch.clear();
 }
 
 std::string_view name(level l) {
@@ -125,10 +140,14 @@ void write(level at, std::string_view message, std::initializer_list<field> fiel
   }
   w.end_object();
   auto& o = out();
-  std::lock_guard lock(o.mutex);
-  o.gathered += w.written();
-  o.gathered += '\n';
-  if (when == delivery::at_once || !o.deferring || o.gathered.size() >= max_gathered) write_gathered(o);
+  bool write_now = false;
+  {
+    std::lock_guard lock(o.mutex);
+    o.gathered += w.written();
+    o.gathered += '\n';
+    write_now = when == delivery::at_once || !o.deferring || o.gathered.size() >= max_gathered;
+  }
+  if (write_now) write_gathered(o);
 }
 
 deferred_writes::deferred_writes(std::chrono::milliseconds every) {
@@ -142,8 +161,11 @@ deferred_writes::deferred_writes(std::chrono::milliseconds every) {
     std::unique_lock lock(o.mutex);
     while (!o.stopping) {
       o.wake.wait_for(lock, every, [&o] { return o.stopping; });
+      lock.unlock();
       write_gathered(o);
+      lock.lock();
     }
+    lock.unlock();
     write_gathered(o);  // stopped before it first waited
   });
 }

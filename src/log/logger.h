@@ -6,7 +6,9 @@
 // deferred_writes lives (the server's run): those gather and go out
 // together, every few milliseconds or when a buffer fills, so that a request
 // costs no write() of its own (README, "Request path"). Any other line first
-// writes what has gathered, so the order of lines is kept.
+// writes what has gathered, so the order of lines is kept. A stderr that
+// blocks holds up the lines written at once, and access lines only once
+// 32 KB of them have gathered: never a request that merely adds its line.
 //
 // Never pass a secret (password, token, connection string) as a value.
 #include <chrono>

@@ -3,14 +3,17 @@
 // still gathering.
 #include "log/logger.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace storygate::log {
 namespace {
@@ -98,6 +101,59 @@ TEST_F(LoggerTest, TheEndOfDeferringWritesWhatIsLeft) {
     EXPECT_EQ(written().find("/last"), std::string::npos);
   }
   EXPECT_NE(written().find("/last"), std::string::npos);
+}
+
+// stderr is a pipe nobody reads, full: the flusher blocks writing to it.
+// Requests adding their access line must not wait for it (they would, were
+// the lines gathered under the lock the write holds). Once the pipe is
+// read, every line arrives, in order.
+TEST(LoggerBlockedOutput, AccessLinesGatherWhileTheFlusherIsBlocked) {
+  int pipe_ends[2];
+  ASSERT_EQ(pipe(pipe_ends), 0);
+  std::fflush(stderr);
+  const int saved = dup(STDERR_FILENO);
+  dup2(pipe_ends[1], STDERR_FILENO);
+  close(pipe_ends[1]);
+  // Fill the pipe (the flag is the open file's: fd 2 shares it).
+  fcntl(STDERR_FILENO, F_SETFL, fcntl(STDERR_FILENO, F_GETFL) | O_NONBLOCK);
+  const std::string chunk(4096, '.');
+  std::size_t filler = 0;
+  for (ssize_t n; (n = ::write(STDERR_FILENO, chunk.data(), chunk.size())) > 0;)
+    filler += static_cast<std::size_t>(n);
+  fcntl(STDERR_FILENO, F_SETFL, fcntl(STDERR_FILENO, F_GETFL) & ~O_NONBLOCK);
+
+  std::future<void> requests;
+  bool prompt = false;
+  std::string text;
+  std::thread reader;
+  {
+    deferred_writes deferred(std::chrono::milliseconds(1));
+    access("request", {{"n", int64_t{0}}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the flusher is now blocked
+    requests = std::async(std::launch::async, [] {
+      for (int64_t n = 1; n <= 20; ++n) access("request", {{"n", n}});
+    });
+    prompt = requests.wait_for(std::chrono::seconds(3)) == std::future_status::ready;
+    reader = std::thread([&] {
+      char buffer[4096];
+      for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;)
+        text.append(buffer, static_cast<std::size_t>(n));
+    });
+    requests.wait();
+  }
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  reader.join();
+  close(pipe_ends[0]);
+
+  EXPECT_TRUE(prompt) << "adding an access line waited for the blocked write";
+  ASSERT_GE(text.size(), filler);
+  std::size_t at = filler;
+  for (int n = 0; n <= 20; ++n) {
+    const auto found = text.find("\"n\":" + std::to_string(n) + "}", at);
+    ASSERT_NE(found, std::string::npos) << "line " << n << " missing or out of order";
+    at = found;
+  }
 }
 
 }  // namespace
