@@ -140,7 +140,9 @@ void customer_api::get_customer(std::string id, responder respond) {
     if (auto* f = std::get_if<db::failure>(&a)) return respond(failure_reply(*f));
     const auto& rows = std::get<db::query_result>(a);
     if (rows.rows() == 0) return respond(error_reply(404, "No customer found for id " + id));
-    json::record_writer w;
+    // One writer per thread, cleared for each record: its buffers stay allocated.
+    thread_local json::record_writer w;
+    w.clear();
     write_record(w, *m->catalog, db::result_row(rows, 0), warn);
     respond(json_reply(w.take(), 1));
   });
