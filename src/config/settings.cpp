@@ -15,12 +15,14 @@ namespace storygate::config {
 namespace {
 
 constexpr const char* usage_head =
+    // "or:" is how help2man knows the lines go on the usage (the man page's
+    // SYNOPSIS), rather than into its DESCRIPTION.
     "Usage: storygate serve --mapping FILE [options]\n"
-    "       storygate check --mapping FILE [options]\n"
-    "       storygate explain --mapping FILE [options]\n"
-    "       storygate preview --mapping FILE (--id ID | [--last-updated T] [--start N] [--limit N])\n"
-    "       storygate init --table SCHEMA.TABLE [--database-url URL]\n"
-    "       storygate --help | --version\n\n"
+    "  or:  storygate check --mapping FILE [options]\n"
+    "  or:  storygate explain --mapping FILE [options]\n"
+    "  or:  storygate preview --mapping FILE (--id ID | [--last-updated T] [--start N] [--limit N])\n"
+    "  or:  storygate init --table SCHEMA.TABLE [--database-url URL]\n"
+    "  or:  storygate --help | --version\n\n"
     "Serves DailyStory's customer API from an existing PostgreSQL database,\n"
     "described by a YAML mapping file.\n\n"
     "Commands:\n"

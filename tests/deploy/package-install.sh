@@ -94,6 +94,10 @@ for p in /proc/[0-9]*; do
     [[ $(readlink "$p/root" 2>/dev/null) == "$root" ]] && fail "a process runs in the root after install: $(tr '\0' ' ' <"$p/cmdline")"
 done
 [[ -s $root/usr/share/man/man1/storygate.1.gz ]] || fail "no man page storygate(1)"
+# The usage lines of --help belong to the SYNOPSIS alone: help2man puts any it does
+# not recognise as usage into the DESCRIPTION, a second time.
+usage_lines=$(zcat "$root/usr/share/man/man1/storygate.1.gz" | grep -c 'SCHEMA.TABLE' || true)
+[[ $usage_lines == 1 ]] || fail "the man page has the usage of init $usage_lines times, expected once (SYNOPSIS)"
 conffiles=$(in_root dpkg-query -W -f '${Conffiles}' storygate)
 for f in /etc/storygate/mapping.yaml /etc/storygate/storygate.env; do
     grep -q "^ $f " <<<"$conffiles" || fail "$f is not a conffile: $conffiles"
