@@ -131,7 +131,11 @@ int serve(const config::settings& settings) {
   auth::throttle throttle({settings.auth_max_failures, std::chrono::seconds(60), settings.auth_lockout,
                            settings.rate_limit, 10000});
   http::router routes(api, credentials, throttle, settings, pool, metrics);
-  app::mapping_reloader reloader(settings, conninfo, api, metrics);
+  app::mapping_reloader reloader(
+      settings.mapping_file,
+      {[&] { return app::load_mapping(settings, conninfo); },
+       [&](std::shared_ptr<const api::compiled_mapping> next) { api.replace(std::move(next)); }},
+      metrics);
   http::session_context context{routes, settings};
 
   boost::system::error_code ec;

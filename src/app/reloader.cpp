@@ -14,9 +14,9 @@ constexpr std::chrono::milliseconds settle_interval{500};
 
 }  // namespace
 
-mapping_reloader::mapping_reloader(const config::settings& settings, std::string conninfo,
-                                   api::customer_api& api, observe::metrics& metrics)
-    : settings_(settings), conninfo_(std::move(conninfo)), api_(api), metrics_(metrics) {
+mapping_reloader::mapping_reloader(std::filesystem::path mapping_file, reload_steps steps,
+                                   observe::metrics& metrics)
+    : mapping_file_(std::move(mapping_file)), steps_(std::move(steps)), metrics_(metrics) {
   last_seen_ = signature();
   thread_ = std::thread([this] { run(); });
 }
@@ -41,9 +41,9 @@ void mapping_reloader::request(std::string reason) {
 mapping_reloader::file_signature mapping_reloader::signature() const {
   std::error_code ec;
   file_signature seen;
-  seen.modified = std::filesystem::last_write_time(settings_.mapping_file, ec);
+  seen.modified = std::filesystem::last_write_time(mapping_file_, ec);
   if (ec) return {};
-  seen.size = std::filesystem::file_size(settings_.mapping_file, ec);
+  seen.size = std::filesystem::file_size(mapping_file_, ec);
   return ec ? file_signature{} : seen;
 }
 
@@ -75,11 +75,11 @@ void mapping_reloader::run() {
 
 void mapping_reloader::reload(const std::string& reason) noexcept {
   try {
-    auto next = load_mapping(settings_, conninfo_);
+    auto next = steps_.load();
     const auto fields = static_cast<int64_t>(next->catalog->fields.size());
-    api_.replace(std::move(next));
+    steps_.serve(std::move(next));
     metrics_.mapping_reloaded(true);
-    log::info("mapping reloaded", {{"reason", reason}, {"file", settings_.mapping_file}, {"fields", fields}});
+    log::info("mapping reloaded", {{"reason", reason}, {"file", mapping_file_.string()}, {"fields", fields}});
   } catch (const startup_error& e) {
     refused(reason, e.what());
   } catch (const std::exception& e) {

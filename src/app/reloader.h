@@ -13,20 +13,31 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
-#include "api/customer_api.h"
-#include "config/settings.h"
+#include "api/compiled_mapping.h"
 #include "observe/metrics.h"
 
 namespace storygate::app {
 
+// What a reload does once it is due. The server's are load_mapping() (the
+// checks of start-up) and customer_api::replace(); apart from them the
+// reloader only decides when, and what a failure leaves serving.
+struct reload_steps {
+  // Reads the file and checks it against the database; throws when the
+  // mapping cannot be served.
+  std::function<std::shared_ptr<const api::compiled_mapping>()> load;
+  // Swaps a checked mapping in.
+  std::function<void(std::shared_ptr<const api::compiled_mapping>)> serve;
+};
+
 class mapping_reloader {
  public:
-  mapping_reloader(const config::settings& settings, std::string conninfo, api::customer_api& api,
-                   observe::metrics& metrics);
+  mapping_reloader(std::filesystem::path mapping_file, reload_steps steps, observe::metrics& metrics);
   ~mapping_reloader();  // stops the thread
 
   // Asks for a reload (async-signal-unsafe: call from the I/O side, not a handler).
@@ -48,9 +59,8 @@ class mapping_reloader {
   // the reloader is stopping meanwhile.
   bool wait_until_settled(std::unique_lock<std::mutex>& lock, file_signature& seen);
 
-  const config::settings& settings_;
-  const std::string conninfo_;
-  api::customer_api& api_;
+  const std::filesystem::path mapping_file_;
+  const reload_steps steps_;
   observe::metrics& metrics_;
 
   std::mutex mutex_;
