@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "core_database.h"
 #include "harness.h"
 
 namespace storygate::testing {
@@ -20,11 +21,11 @@ rapidjson::Document parse_json(const std::string& body) {
   return doc;
 }
 
-class ApiTest : public ::testing::Test {
+class ApiTest : public core_database_suite {
  protected:
   static void SetUpTestSuite() {
-    db_ = new scratch_database(read_file(source_path("tests/integration/fixtures/core.sql")));
-    server_ = new server({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
+    core_database_suite::SetUpTestSuite();
+    server_ = new server({"serve", "--mapping", core_mapping_path(),
                           "--max-limit", "50", "--sync-overlap-seconds", "0"},
                          {{"STORYGATE_DATABASE_URL", db_->url_as("storygate_test_reader")},
                           {"STORYGATE_BEARER_TOKENS", test_token + " rotated-second-token"},
@@ -32,14 +33,12 @@ class ApiTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     delete server_;
-    delete db_;
+    core_database_suite::TearDownTestSuite();
   }
   static http_response get(const std::string& target) { return http_get(server_->port(), target, bearer()); }
 
-  static scratch_database* db_;
   static server* server_;
 };
-scratch_database* ApiTest::db_ = nullptr;
 server* ApiTest::server_ = nullptr;
 
 TEST_F(ApiTest, SingleRecordHasTheSeedExampleShape) {
@@ -251,7 +250,7 @@ TEST_F(ApiTest, KeepAliveServesSeveralRequestsOnOneConnection) {
 }
 
 TEST(TextIds, IdsFollowTheColumnType) {
-  scratch_database db(read_file(source_path("tests/integration/fixtures/core.sql")));
+  scratch_database db(core_sql());
   server srv({"serve", "--mapping", source_path("tests/integration/fixtures/accounts.yaml")},
              {{"STORYGATE_DATABASE_URL", db.url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
   auto res = http_get(srv.port(), "/api/v1/customer/C-00123", bearer());
@@ -274,10 +273,10 @@ TEST(TextIds, IdsFollowTheColumnType) {
 // Lord Howe's half-hour daylight saving time, served as +HH:MM on every major
 // (PostgreSQL 10 has no TZH:TZM; see sql/customer_queries.cpp).
 TEST(ApiOffsets, MinutesAndHalfHoursOnEveryMajor) {
-  scratch_database db(read_file(source_path("tests/integration/fixtures/core.sql")));
+  scratch_database db(core_sql());
   db.exec("UPDATE legacy.cust_master SET last_order = '2022-01-15 00:00:00+00' WHERE cust_no = 1001;"
           "UPDATE legacy.cust_master SET last_order = '2022-07-15 00:00:00+00' WHERE cust_no = 1002");
-  const std::string core = read_file(source_path("tests/integration/fixtures/core.yaml"));
+  const std::string core = read_file(core_mapping_path());
   const std::string chicago = "time_zone: America/Chicago\n";
   ASSERT_NE(core.find(chicago), std::string::npos);
   const std::vector<std::array<std::string, 3>> zones{
@@ -302,8 +301,8 @@ TEST(ApiOffsets, MinutesAndHalfHoursOnEveryMajor) {
 }
 
 TEST(Outage, DatabaseGoneGives503JsonAndAuthStillChecked) {
-  auto db = std::make_unique<scratch_database>(read_file(source_path("tests/integration/fixtures/core.sql")));
-  server srv({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml")},
+  auto db = std::make_unique<scratch_database>(core_sql());
+  server srv({"serve", "--mapping", core_mapping_path()},
              {{"STORYGATE_DATABASE_URL", db->url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
   ASSERT_EQ(http_get(srv.port(), "/api/v1/customer/244988", bearer()).status, 200u);
   db.reset();  // dropped with its sessions ended: connections die, reconnects fail

@@ -13,28 +13,24 @@
 #include <sstream>
 
 #include "clusters.h"
+#include "core_database.h"
 #include "harness.h"
 #include "test_support.h"
 
 namespace storygate::testing {
 namespace {
 
-class ExposureTest : public ::testing::Test {
+class ExposureTest : public core_database_suite {
  protected:
-  static void SetUpTestSuite() { db_ = new scratch_database(read_file(source_path("tests/integration/fixtures/core.sql"))); }
-  static void TearDownTestSuite() { delete db_; }
   static std::map<std::string, std::string> env() {
     return {{"STORYGATE_DATABASE_URL", db_->url()}, {"STORYGATE_BEARER_TOKENS", test_token}};
   }
-  static std::string core_mapping() { return source_path("tests/integration/fixtures/core.yaml"); }
   static process_result refused(std::vector<std::string> extra, std::map<std::string, std::string> environment) {
     std::vector<std::string> args{"serve", "--port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
     return run_storygate(args, environment, std::chrono::seconds(20));
   }
-  static scratch_database* db_;
 };
-scratch_database* ExposureTest::db_ = nullptr;
 
 using certificate = test_certificate;
 
@@ -43,7 +39,7 @@ using certificate = test_certificate;
 // choice first; the three TLS 1.3 suites.
 TEST_F(ExposureTest, TlsFollowsMozillaIntermediateAsSslscanSeesIt) {
   certificate c;
-  server srv({"serve", "--mapping", core_mapping(), "--tls-cert", c.cert, "--tls-key", c.key}, env());
+  server srv({"serve", "--mapping", core_mapping_path(), "--tls-cert", c.cert, "--tls-key", c.key}, env());
   const auto started = std::chrono::steady_clock::now();
   const auto scan = run_command({"/usr/bin/sslscan", "--no-colour", "127.0.0.1:" + std::to_string(srv.port())},
                                 std::chrono::seconds(120));
@@ -81,7 +77,7 @@ TEST_F(ExposureTest, NoAuthIsRefusedOffLoopback) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("--no-auth is refused on 0.0.0.0"), std::string::npos) << r.output;
   // On loopback it serves, as before.
-  server trial({"serve", "--mapping", core_mapping(), "--no-auth"}, {{"STORYGATE_DATABASE_URL", db_->url()}});
+  server trial({"serve", "--mapping", core_mapping_path(), "--no-auth"}, {{"STORYGATE_DATABASE_URL", db_->url()}});
   EXPECT_EQ(http_get(trial.port(), "/api/v1/customer/244988").status, 200u);
 }
 
@@ -89,34 +85,34 @@ TEST_F(ExposureTest, NoAuthIsRefusedOffLoopback) {
 // the TLS key, the client key or the SQL storygate runs.
 TEST_F(ExposureTest, WorldWritableCredentialKeyAndMappingFilesAreRefused) {
   const auto tokens = write_temp_file("tokens", test_token + "\n", 0602);
-  auto r = refused({"--mapping", core_mapping(), "--bearer-token-file", tokens}, {{"STORYGATE_DATABASE_URL", db_->url()}});
+  auto r = refused({"--mapping", core_mapping_path(), "--bearer-token-file", tokens}, {{"STORYGATE_DATABASE_URL", db_->url()}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find(tokens + ": writable by every user; run chmod o-w on it"), std::string::npos) << r.output;
 
-  const auto mapping = write_temp_file("mapping.yaml", read_file(core_mapping()), 0646);
+  const auto mapping = write_temp_file("mapping.yaml", read_file(core_mapping_path()), 0646);
   r = refused({"--mapping", mapping}, env());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find(mapping + ": the mapping file is writable by every user"), std::string::npos) << r.output;
 
   certificate c;
   chmod(c.key.c_str(), 0602);
-  r = refused({"--mapping", core_mapping(), "--tls-cert", c.cert, "--tls-key", c.key}, env());
+  r = refused({"--mapping", core_mapping_path(), "--tls-cert", c.cert, "--tls-key", c.key}, env());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("the TLS key is writable by every user"), std::string::npos) << r.output;
 
   const auto key = write_temp_file("client.key", std::string(64, 'k'), 0602);
-  r = refused({"--mapping", core_mapping(), "--client-key-file", key}, env());
+  r = refused({"--mapping", core_mapping_path(), "--client-key-file", key}, env());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find(key + ": writable by every user"), std::string::npos) << r.output;
   // A readable mapping (0644, as mappings/ holds them) is fine: it holds no secret.
-  server srv({"serve", "--mapping", write_temp_file("mapping.yaml", read_file(core_mapping()), 0644)}, env());
+  server srv({"serve", "--mapping", write_temp_file("mapping.yaml", read_file(core_mapping_path()), 0644)}, env());
   EXPECT_EQ(http_get(srv.port(), "/healthz").status, 200u);
 }
 
 TEST_F(ExposureTest, ShortClientKeyIsRefused) {
   auto environment = env();
   environment["STORYGATE_CLIENT_KEY"] = "too-short";
-  const auto r = refused({"--mapping", core_mapping()}, environment);
+  const auto r = refused({"--mapping", core_mapping_path()}, environment);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("the client key must be at least 32 bytes"), std::string::npos) << r.output;
 }
@@ -125,7 +121,7 @@ TEST_F(ExposureTest, ShortClientKeyIsRefused) {
 // connection closes since its unread body leaves it out of step. A body on
 // GET is still 413; an unknown path is still 404.
 TEST_F(ExposureTest, ABodyOnAnotherMethodGets405NotA413) {
-  server srv({"serve", "--mapping", core_mapping()}, env());
+  server srv({"serve", "--mapping", core_mapping_path()}, env());
   const auto post = send_raw_and_shutdown(
       srv.port(), "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + test_token +
                       "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");

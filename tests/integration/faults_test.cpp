@@ -37,6 +37,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core_database.h"
 #include "harness.h"
 #include "tcp_proxy.h"
 #include "test_support.h"
@@ -302,11 +303,11 @@ TEST(FaultRestart, ServiceReturnsAfterPostgresRestartsUnderLoad) {
   {
     pqxx::connection c(cluster.url("postgres", dbname));
     pqxx::nontransaction tx(c);
-    tx.exec(read_file(source_path("tests/integration/fixtures/core.sql")));
+    tx.exec(core_sql());
   }
 
   server sg(with_overrides("FAULTS_STORYGATE_ARGS",
-                           {"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
+                           {"serve", "--mapping", core_mapping_path(),
                             "--db-pool-size", std::to_string(pool_size), "--pool-wait-ms",
                             std::to_string(pool_wait.count()), "--connect-timeout-ms", "1000"}),
             server_env(cluster.url("storygate_test_reader", dbname)));
@@ -467,19 +468,10 @@ TEST(FaultRestart, ServiceReturnsAfterPostgresRestartsUnderLoad) {
 // ---------------------------------------------------------------------------
 // Tests 2-5 share one scratch database on the test cluster.
 
-class FaultSuite : public ::testing::Test {
+class FaultSuite : public core_database_suite {
  protected:
-  static void SetUpTestSuite() {
-    if (!db_) db_ = new scratch_database(read_file(source_path("tests/integration/fixtures/core.sql")));
-  }
-  static void TearDownTestSuite() {
-    delete db_;
-    db_ = nullptr;
-  }
   static pqxx::connection admin() { return pqxx::connection(admin_url()); }
-  static scratch_database* db_;
 };
-scratch_database* FaultSuite::db_ = nullptr;
 
 // ---------------------------------------------------------------------------
 // 2. A frozen network path: storygate reaches PostgreSQL through tcp_proxy.

@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "clusters.h"
+#include "core_database.h"
 #include "harness.h"
 #include "test_support.h"
 
@@ -44,7 +45,7 @@ std::map<std::string, std::string> token_env() { return {{"STORYGATE_BEARER_TOKE
 TEST(Health, ReadinessIsAnsweredWhileEveryPooledConnectionIsBusyAndCostsNoQuery) {
   constexpr int pool_size = 2;
   constexpr int probes = 300;
-  scratch_database db(read_file(source_path("tests/integration/fixtures/core.sql")));
+  scratch_database db(core_sql());
   auto env = token_env();
   env["STORYGATE_DATABASE_URL"] = db.url();
   server sg({"serve", "--mapping", mapping_with(slow_field(4), "health.yaml"), "--db-pool-size",
@@ -112,8 +113,8 @@ TEST(Health, ReadinessIsAnsweredWhileEveryPooledConnectionIsBusyAndCostsNoQuery)
 // check finds there: a replica that does not answer is a warning, not a
 // failure (the primary serves meanwhile).
 TEST(Health, CheckNamesEachServerAndWarnsAboutOneThatIsDown) {
-  scratch_database db(read_file(source_path("tests/integration/fixtures/core.sql")));
-  const auto r = run_storygate({"check", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
+  scratch_database db(core_sql());
+  const auto r = run_storygate({"check", "--mapping", core_mapping_path(),
                                 "--database-url", db.url(), "--replica-url",
                                 "postgresql://nobody@127.0.0.1:1/nowhere", "--connect-timeout-ms", "1000"},
                                token_env());
@@ -177,7 +178,7 @@ class ReplicaLag : public ::testing::TestWithParam<bool> {
   static void SetUpTestSuite() {
     primary_ = pg_cluster::create(free_port(26230, 10)).release();
     query(primary_->admin_url(), "CREATE DATABASE " + lag_db);
-    query(primary_->admin_url(lag_db), read_file(source_path("tests/integration/fixtures/core.sql")));
+    query(primary_->admin_url(lag_db), core_sql());
     replica_ = pg_cluster::replica_of(*primary_, free_port(static_cast<unsigned short>(primary_->port() + 1), 10)).release();
     {
       std::ofstream conf(replica_->dir() + "/data/postgresql.auto.conf", std::ios::app);
@@ -268,7 +269,7 @@ TEST_P(ReplicaLag, AChangeTheReplicaHadNotReplayedReachesTheNextSync) {
   EXPECT_EQ(second.ids.count(late_id), 1u) << "the change the replica had not replayed was never sent: " << second.body;
 
   // `check` names the standby and its lag.
-  const auto check = run_storygate({"check", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
+  const auto check = run_storygate({"check", "--mapping", core_mapping_path(),
                                     "--database-url", replica_->url(reader, lag_db)},
                                    token_env());
   EXPECT_EQ(check.exit_code, 0) << check.output;
@@ -323,7 +324,7 @@ TEST_F(ReplicaLag, AStandbyLaggingPastTheBoundServesNothingUntilItCatchesUp) {
 //    and the statement preparation of a reload work there too.
 
 TEST(HealthThroughPgbouncer, ReadyWithItsHealthShownAndAReloadThatCannotServeIsRefused) {
-  scratch_database db(read_file(source_path("tests/integration/fixtures/core.sql")));
+  scratch_database db(core_sql());
   pgbouncer_options options;
   options.server_port = port_of(admin_url());
   options.databases = {db.name()};

@@ -34,6 +34,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core_database.h"
 #include "harness.h"
 
 namespace storygate::testing {
@@ -341,11 +342,11 @@ bool status_matches(const std::string& alternative, unsigned status) {
 
 // ---------------------------------------------------------------------------
 
-class HostileRequests : public ::testing::Test {
+class HostileRequests : public core_database_suite {
  protected:
   static void SetUpTestSuite() {
-    db_ = new scratch_database(read_file(source_path("tests/integration/fixtures/core.sql")));
-    server_ = new server({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
+    core_database_suite::SetUpTestSuite();
+    server_ = new server({"serve", "--mapping", core_mapping_path(),
                           "--max-header-bytes", std::to_string(max_header_bytes),
                           "--max-url-bytes", std::to_string(max_url_bytes)},
                          {{"STORYGATE_DATABASE_URL", db_->url()},
@@ -354,7 +355,7 @@ class HostileRequests : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     delete server_;
-    delete db_;
+    core_database_suite::TearDownTestSuite();
   }
 
   void SetUp() override {
@@ -384,11 +385,9 @@ class HostileRequests : public ::testing::Test {
     return text.size() <= bytes ? text : text.substr(text.size() - bytes);
   }
 
-  static scratch_database* db_;
   static server* server_;
   std::string rows_before_, digest_before_;
 };
-scratch_database* HostileRequests::db_ = nullptr;
 server* HostileRequests::server_ = nullptr;
 
 // ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core_database.h"
 #include "harness.h"
 
 namespace storygate::testing {
@@ -144,8 +145,8 @@ TEST(OpenApi, DemoDocumentIsValid) {
 }
 
 TEST(OpenApi, CoreFixtureDocumentIsValid) {
-  scratch_database db(read_file(source_path("tests/integration/fixtures/core.sql")));
-  server srv({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml")},
+  scratch_database db(core_sql());
+  server srv({"serve", "--mapping", core_mapping_path()},
              {{"STORYGATE_DATABASE_URL", db.url_as("storygate_test_reader")}, {"STORYGATE_BEARER_TOKENS", test_token}});
   check_served_document(srv, "core");
 }

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core_database.h"
 #include "harness.h"
 
 namespace storygate::testing {
@@ -20,8 +21,8 @@ void write_file(const std::string& path, const std::string& text) { std::ofstrea
 class OpsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<scratch_database>(read_file(source_path("tests/integration/fixtures/core.sql")));
-    mapping_ = write_temp_file("ops.yaml", read_file(source_path("tests/integration/fixtures/core.yaml")));
+    db_ = std::make_unique<scratch_database>(core_sql());
+    mapping_ = write_temp_file("ops.yaml", read_file(core_mapping_path()));
     srv_ = std::make_unique<server>(std::vector<std::string>{"serve", "--mapping", mapping_},
                                     std::map<std::string, std::string>{{"STORYGATE_DATABASE_URL", db_->url()},
                                                                        {"STORYGATE_BEARER_TOKENS", test_token}});

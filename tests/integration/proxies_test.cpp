@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "clusters.h"
+#include "core_database.h"
 #include "harness.h"
 #include "proxies.h"
 #include "test_support.h"
@@ -40,20 +41,16 @@ bool logged(const server& srv, const std::string& text) {
   return eventually([&] { return srv.logs().find(text) != std::string::npos; }, std::chrono::seconds(5));
 }
 
-class ProxiesTest : public ::testing::Test {
+class ProxiesTest : public core_database_suite {
  protected:
-  static void SetUpTestSuite() { db_ = new scratch_database(read_file(source_path("tests/integration/fixtures/core.sql"))); }
-  static void TearDownTestSuite() { delete db_; }
   static std::unique_ptr<server> start(const std::vector<std::string>& extra) {
-    std::vector<std::string> args{"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml")};
+    std::vector<std::string> args{"serve", "--mapping", core_mapping_path()};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<server>(with_overrides("STORYGATE_PROXIES_TEST_OVERRIDES", args),
                                     std::map<std::string, std::string>{{"STORYGATE_DATABASE_URL", db_->url()},
                                                                        {"STORYGATE_BEARER_TOKENS", test_token}});
   }
-  static scratch_database* db_;
 };
-scratch_database* ProxiesTest::db_ = nullptr;
 
 // The failing client forges the other's address in X-Forwarded-For; nginx
 // appends the real one, and only that one is believed.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core_database.h"
 #include "harness.h"
 #include "test_support.h"
 
@@ -29,15 +30,7 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
   return n;
 }
 
-class ReloadTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    db_ = new scratch_database(read_file(source_path("tests/integration/fixtures/core.sql")));
-  }
-  static void TearDownTestSuite() { delete db_; }
-  static scratch_database* db_;
-};
-scratch_database* ReloadTest::db_ = nullptr;
+class ReloadTest : public core_database_suite {};
 
 TEST_F(ReloadTest, AMappingWhoseStatementsCannotRunIsRefusedAtStartUpAndByCheck) {
   const auto mapping = mapping_with(aggregate_field, "aggregate.yaml");

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "clusters.h"
+#include "core_database.h"
 #include "harness.h"
 #include "test_support.h"
 
@@ -185,7 +186,7 @@ TEST(ScaleReplicas, ReadsSpreadOverAStreamingReplicaFailOverAndComeBack) {
             "1")
       << "the primary's pg_hba.conf does not let 127.0.0.1 replicate with trust";
   query(primary->admin_url(), "CREATE DATABASE " + dbname);
-  query(primary->admin_url(dbname), read_file(source_path("tests/integration/fixtures/core.sql")));
+  query(primary->admin_url(dbname), core_sql());
 
   const auto backup_started = clock_type::now();
   auto replica = pg_cluster::replica_of(*primary, free_port(static_cast<unsigned short>(primary->port() + 1), 10));
@@ -364,7 +365,7 @@ const std::string reader = "storygate_test_reader";
 class ScalePgbouncer : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<scratch_database>(read_file(source_path("tests/integration/fixtures/core.sql")));
+    db_ = std::make_unique<scratch_database>(core_sql());
     db_->exec("UPDATE legacy.cust_master SET first_order = '2022-01-15 09:00:00', "
               "last_order = '2022-07-15 14:00:00+00' WHERE cust_no = 1001; "
               "UPDATE legacy.cust_master SET last_order = '2022-01-15 15:00:00+00' WHERE cust_no = 1002");
@@ -383,7 +384,7 @@ class ScalePgbouncer : public ::testing::Test {
   }
 
   std::unique_ptr<server> start_storygate(bool pgbouncer_switch) {
-    std::vector<std::string> args{"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
+    std::vector<std::string> args{"serve", "--mapping", core_mapping_path(),
                                   "--database-url", bouncer_->url(reader, db_->name()), "--db-pool-size",
                                   std::to_string(storygate_pool), "--max-limit", "50", "--sync-overlap-seconds", "0"};
     if (pgbouncer_switch) args.push_back("--pgbouncer");
@@ -751,7 +752,7 @@ TEST_F(ScalePgbouncer, CheckRunsAgainAndAgainThroughTransactionPooling) {
   int failed = 0;
   std::string first_failure;
   for (int i = 0; i < runs; ++i) {
-    const auto r = run_storygate({"check", "--pgbouncer", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
+    const auto r = run_storygate({"check", "--pgbouncer", "--mapping", core_mapping_path(),
                                   "--database-url", bouncer_->url(reader, db_->name())},
                                  {}, std::chrono::seconds(30));
     if (r.exit_code != 0 && ++failed == 1)

@@ -9,26 +9,23 @@
 #include <thread>
 #include <vector>
 
+#include "core_database.h"
 #include "harness.h"
 #include "test_support.h"
 
 namespace storygate::testing {
 namespace {
 
-class SecurityTest : public ::testing::Test {
+class SecurityTest : public core_database_suite {
  protected:
-  static void SetUpTestSuite() { db_ = new scratch_database(read_file(source_path("tests/integration/fixtures/core.sql"))); }
-  static void TearDownTestSuite() { delete db_; }
   static std::unique_ptr<server> start(const std::vector<std::string>& extra) {
-    std::vector<std::string> args{"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml")};
+    std::vector<std::string> args{"serve", "--mapping", core_mapping_path()};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<server>(args, std::map<std::string, std::string>{
                                               {"STORYGATE_DATABASE_URL", db_->url()},
                                               {"STORYGATE_BEARER_TOKENS", test_token}});
   }
-  static scratch_database* db_;
 };
-scratch_database* SecurityTest::db_ = nullptr;
 
 TEST_F(SecurityTest, RepeatedFailuresLockTheAddressOut) {
   auto srv = start({"--auth-max-failures", "3", "--auth-lockout-seconds", "2"});
@@ -180,7 +177,7 @@ TEST_F(SecurityTest, ServesHttpsWithAModernProtocolFloor) {
 TEST_F(SecurityTest, TlsKeyReadableByEveryoneIsRefused) {
   certificate c;
   chmod(c.key.c_str(), 0644);
-  const auto r = run_storygate({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"), "--tls-cert",
+  const auto r = run_storygate({"serve", "--mapping", core_mapping_path(), "--tls-cert",
                                 c.cert, "--tls-key", c.key, "--port", "0"},
                                {{"STORYGATE_DATABASE_URL", db_->url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
   EXPECT_EQ(r.exit_code, 1);
@@ -188,7 +185,7 @@ TEST_F(SecurityTest, TlsKeyReadableByEveryoneIsRefused) {
 }
 
 TEST_F(SecurityTest, PlainHttpOffLoopbackMustBeAskedFor) {
-  const auto r = run_storygate({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"), "--listen",
+  const auto r = run_storygate({"serve", "--mapping", core_mapping_path(), "--listen",
                                 "0.0.0.0", "--port", "0"},
                                {{"STORYGATE_DATABASE_URL", db_->url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
   EXPECT_EQ(r.exit_code, 1);

@@ -41,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "core_database.h"
 #include "harness.h"
 #include "test_support.h"
 
@@ -341,9 +342,9 @@ attack_result attack(const server& srv, milliseconds time_limit) {
 TEST(Slowloris, TricklingConnectionsAreCutAndOthersStayFast) {
   ensure_descriptors(4096);
   if (HasFatalFailure()) return;
-  scratch_database db(read_file(source_path("tests/integration/fixtures/core.sql")));
+  scratch_database db(core_sql());
   server srv(with_overrides("SLOWLORIS_STORYGATE_ARGS",
-                            {"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml"),
+                            {"serve", "--mapping", core_mapping_path(),
                              "--read-timeout-ms", std::to_string(read_timeout_ms), "--max-connections", "4000"}),
              {{"STORYGATE_DATABASE_URL", db.url_as("storygate_test_reader")},
               {"STORYGATE_BEARER_TOKENS", test_token}});

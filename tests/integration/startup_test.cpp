@@ -7,17 +7,14 @@
 #include <thread>
 #include <sstream>
 
+#include "core_database.h"
 #include "harness.h"
 
 namespace storygate::testing {
 namespace {
 
-class StartupTest : public ::testing::Test {
+class StartupTest : public core_database_suite {
  protected:
-  static void SetUpTestSuite() {
-    db_ = new scratch_database(read_file(source_path("tests/integration/fixtures/core.sql")));
-  }
-  static void TearDownTestSuite() { delete db_; }
 
   // Runs `serve` with a mapping whose text is `yaml` and expects it to refuse.
   static process_result serve_with(const std::string& yaml,
@@ -28,11 +25,9 @@ class StartupTest : public ::testing::Test {
     return run_storygate({"serve", "--mapping", mapping, "--port", "0"}, env, std::chrono::seconds(20));
   }
 
-  static std::string valid_mapping() { return read_file(source_path("tests/integration/fixtures/core.yaml")); }
+  static std::string valid_mapping() { return read_file(core_mapping_path()); }
 
-  static scratch_database* db_;
 };
-scratch_database* StartupTest::db_ = nullptr;
 
 TEST_F(StartupTest, HelpAndVersion) {
   auto r = run_storygate({"--help"});
@@ -139,7 +134,7 @@ TEST_F(StartupTest, UnreachableDatabaseIsOneLineWithoutPassword) {
 }
 
 TEST_F(StartupTest, PortInUseIsOneLine) {
-  server first({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml")},
+  server first({"serve", "--mapping", core_mapping_path()},
                {{"STORYGATE_DATABASE_URL", db_->url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
   const auto mapping = write_temp_file("m.yaml", valid_mapping());
   const auto r = run_storygate({"serve", "--mapping", mapping, "--port", std::to_string(first.port())},
@@ -150,7 +145,7 @@ TEST_F(StartupTest, PortInUseIsOneLine) {
 }
 
 TEST_F(StartupTest, CheckPrintsASampleRecord) {
-  const auto r = run_storygate({"check", "--mapping", source_path("tests/integration/fixtures/core.yaml")},
+  const auto r = run_storygate({"check", "--mapping", core_mapping_path()},
                                {{"STORYGATE_DATABASE_URL", db_->url()}});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("OK (19 fields from legacy.cust_master, 0 warnings)"), std::string::npos) << r.output;
@@ -158,7 +153,7 @@ TEST_F(StartupTest, CheckPrintsASampleRecord) {
 }
 
 TEST_F(StartupTest, SigtermExitsZero) {
-  server srv({"serve", "--mapping", source_path("tests/integration/fixtures/core.yaml")},
+  server srv({"serve", "--mapping", core_mapping_path()},
              {{"STORYGATE_DATABASE_URL", db_->url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
   EXPECT_EQ(http_get(srv.port(), "/healthz").status, 200u);
   EXPECT_EQ(srv.stop(SIGTERM), 0) << srv.logs();

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core_database.h"
+
 namespace storygate::testing {
 
 using clock_type = std::chrono::steady_clock;
@@ -57,7 +59,7 @@ std::vector<std::string> with_overrides(const std::string& variable, std::vector
 }
 
 std::string mapping_with(const std::string& extra_fields, const std::string& file_name) {
-  return write_temp_file(file_name, read_file(source_path("tests/integration/fixtures/core.yaml")) + extra_fields);
+  return write_temp_file(file_name, read_file(core_mapping_path()) + extra_fields);
 }
 
 test_certificate::test_certificate() {

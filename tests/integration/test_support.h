@@ -1,8 +1,9 @@
 #pragma once
-// What the fault, scale-out and slowloris suites share beyond harness.h: the
-// "FIGURE:" lines the README's numbers are taken from, storygate options
-// overridden from the environment (to watch a protection's test fail), the
-// core mapping with extra fields, and a GET that has a deadline of its own.
+// What the fault, scale-out and slowloris suites share beyond harness.h and
+// core_database.h: the "FIGURE:" lines the README's numbers are taken from,
+// storygate options overridden from the environment (to watch a protection's
+// test fail), the core mapping with extra fields, and a GET that has a
+// deadline of its own.
 // One copy, so the suites print figures and judge answers the same way.
 #include <chrono>
 #include <string>
