@@ -47,7 +47,7 @@ template <class Stream>
 void session<Stream>::run(std::shared_ptr<void> admission, const net::ip::address& peer, bool proxy_header) {
   admission_ = std::move(admission);
   peer_ = canonical(peer);
-  client_ = peer_.to_string();
+  name_client(peer_);
   // Created on the listener's thread: the session runs on its own.
   net::dispatch(stream_.get_executor(), [self = this->shared_from_this(), proxy_header] {
     if (!proxy_header) return self->start();
@@ -84,7 +84,7 @@ void session<Stream>::on_read_proxy_header(beast::error_code ec, std::size_t byt
   buffer_.consume(header.size);
   if (header.source) {
     peer_ = canonical(*header.source);
-    client_ = peer_.to_string();
+    name_client(peer_);
   }
   admission_ = context_.per_address.admit(peer_);
   if (!admission_) return do_close();
@@ -162,7 +162,7 @@ void session<Stream>::on_read(beast::error_code ec, std::size_t) {
   for (auto [it, end] = request_.equal_range(header_name); it != end; ++it)
     forwarded.emplace_back(it->value().data(), it->value().size());
   const auto address = client_address(peer_, forwarded, context_.client_header, context_.proxies);
-  client_ = address.to_string();
+  name_client(address);
   client_info client{address.is_loopback(), limit_key(address), &credential_};
   bool close_after = false;
   if (auto refused = refuse_request(request_, context_.settings.max_header_bytes, close_after)) {
@@ -234,6 +234,13 @@ void session<Stream>::reply_and_close(unsigned status, std::string_view message)
   auto reply = api::error_reply(status, message);
   reply.headers.emplace_back("X-Request-Id", request_id_);
   send(make_response(std::move(reply), 11, false, false));
+}
+
+template <class Stream>
+void session<Stream>::name_client(const net::ip::address& address) {
+  if (address == named_client_ && !client_.empty()) return;
+  named_client_ = address;
+  client_ = address.to_string();
 }
 
 template <class Stream>

@@ -79,6 +79,9 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
   void reply_and_close(unsigned status, std::string_view message);
   void do_close();
+  // Sets client_: rendered again only when the address changes, since a
+  // keep-alive connection's client is the same one request after request.
+  void name_client(const boost::asio::ip::address& address);
   plain_stream& tcp() { return boost::beast::get_lowest_layer(stream_); }
 
   Stream stream_;
@@ -97,6 +100,7 @@ class session : public std::enable_shared_from_this<session<Stream>> {
   // The connection's client: the peer, or whom its PROXY header names.
   boost::asio::ip::address peer_;
   std::string client_;  // the request's client address (X-Forwarded-For applied), for the log
+  boost::asio::ip::address named_client_;  // the address client_ renders
   auth::remembered_credential credential_;  // the Authorization header last accepted here
 };
 

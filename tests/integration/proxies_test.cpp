@@ -9,6 +9,7 @@
 // these tests fail with a protection switched off.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <thread>
 
 #include "clusters.h"
@@ -68,6 +69,32 @@ TEST_F(ProxiesTest, BehindNginxOnlyTheFailingClientIsLockedOut) {
   EXPECT_TRUE(logged(*srv, R"("client":"127.0.0.2")")) << srv->logs();
   EXPECT_TRUE(logged(*srv, R"("client":"127.0.0.3")"));
   EXPECT_EQ(srv->logs().find(R"("client":"127.0.0.1")"), std::string::npos);
+}
+
+// A proxy keeps its connection to storygate open and sends one client's
+// request after another's on it (nginx's upstream keepalive, HAProxy's
+// connection reuse): each request is logged with its own client, and one
+// without X-Forwarded-For with the proxy itself.
+TEST_F(ProxiesTest, OnOneProxyConnectionEachRequestIsLoggedWithItsOwnClient) {
+  auto srv = start({"--trusted-proxy", "127.0.0.1"});
+  raw_connection proxy(srv->port(), "127.0.0.1");
+  // request id, X-Forwarded-For, the client to be logged
+  const std::vector<std::array<std::string, 3>> requests{{"reuse-1", client_a, client_a},
+                                                         {"reuse-2", client_a, client_a},
+                                                         {"reuse-3", client_b, client_b},
+                                                         {"reuse-4", "", "127.0.0.1"},
+                                                         {"reuse-5", client_a, client_a}};
+  std::string bytes;
+  for (const auto& [id, forwarded, client] : requests) {
+    bytes += "GET " + customer + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + test_token +
+             "\r\nX-Request-Id: " + id + "\r\n";
+    if (!forwarded.empty()) bytes += "X-Forwarded-For: " + forwarded + "\r\n";
+    bytes += "\r\n";
+  }
+  ASSERT_TRUE(proxy.write(bytes, std::chrono::milliseconds(3000)));
+  for (const auto& [id, forwarded, client] : requests)
+    EXPECT_TRUE(logged(*srv, R"("request_id":")" + id + R"(","client":")" + client + '"'))
+        << id << " not logged with client " << client << ":\n" << srv->logs();
 }
 
 TEST_F(ProxiesTest, BehindHaproxyWithTheProxyProtocolOnlyTheFailingClientIsLockedOut) {
