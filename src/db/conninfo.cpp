@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <vector>
 
 namespace storygate::db {
 namespace {
@@ -38,6 +39,18 @@ std::string quote_value(const std::string& value) {
   return quoted + "'";
 }
 
+// "a,b" -> {"a", "b"}; "" -> {""}.
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> items;
+  std::size_t from = 0;
+  for (auto comma = list.find(','); comma != std::string::npos; comma = list.find(',', from)) {
+    items.push_back(list.substr(from, comma - from));
+    from = comma + 1;
+  }
+  items.push_back(list.substr(from));
+  return items;
+}
+
 }  // namespace
 
 std::string build_conninfo(const std::string& url, const connection_defaults& defaults) {
@@ -65,8 +78,17 @@ std::string describe_target(const std::string& conninfo) {
     const auto found = options.find(key);
     return found == options.end() ? std::string(otherwise) : found->second;
   };
-  return get("host", "(default host)") + ":" + get("port", "5432") + "/" +
-         get("dbname", "(default database)") + " as " + get("user", "(default user)");
+  // host and port are lists (libpq tries the hosts in turn): the port list
+  // is as long as the host list, or one port for every host.
+  const auto hosts = split_list(get("host", ""));
+  const auto ports = split_list(get("port", ""));
+  std::string servers;
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    const auto& port = ports.size() == hosts.size() ? ports[i] : ports.front();
+    servers += (i == 0 ? "" : ",") + (hosts[i].empty() ? "(default host)" : hosts[i]) + ":" +
+               (port.empty() ? "5432" : port);
+  }
+  return servers + "/" + get("dbname", "(default database)") + " as " + get("user", "(default user)");
 }
 
 }  // namespace storygate::db

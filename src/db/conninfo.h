@@ -22,7 +22,8 @@ struct connection_defaults {
 // which may hold a password) when libpq cannot parse it.
 std::string build_conninfo(const std::string& url, const connection_defaults& defaults);
 
-// "host:port/dbname as user" for logs: never the password.
+// "host:port/dbname as user" for logs ("h1:p1,h2:p2/dbname as user" with
+// several hosts): never the password.
 std::string describe_target(const std::string& conninfo);
 
 }  // namespace storygate::db

@@ -156,6 +156,15 @@ TEST(DescribeTarget, NeverContainsThePassword) {
   }
 }
 
+// libpq tries several hosts in turn; a single port applies to each.
+TEST(DescribeTarget, EveryHostWithItsPort) {
+  EXPECT_EQ(describe_target(build_conninfo("postgresql://alice@db1:5433,db2:5434/crm", defaults)),
+            "db1:5433,db2:5434/crm as alice");
+  EXPECT_EQ(describe_target("host=db1,db2 port=6000 dbname=crm"), "db1:6000,db2:6000/crm as (default user)");
+  EXPECT_EQ(describe_target(build_conninfo("postgresql://alice@db1,db2:5434/crm", defaults)),
+            "db1:5432,db2:5434/crm as alice");
+}
+
 TEST(DescribeTarget, SocketDirectoryHost) {
   EXPECT_EQ(describe_target("host=/var/run/postgresql dbname=crm"),
             "/var/run/postgresql:5432/crm as (default user)");
