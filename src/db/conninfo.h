@@ -1,7 +1,8 @@
 #pragma once
 // Turns the operator's database URL into the libpq connection string storygate
 // uses: the operator's settings kept, storygate's defaults (application_name,
-// connect timeout, TCP keepalives) added where the operator set none.
+// connect timeout, TCP keepalives) added where the operator set none, and
+// client_encoding UTF8 always.
 #include <chrono>
 #include <stdexcept>
 #include <string>

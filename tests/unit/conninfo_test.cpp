@@ -13,7 +13,7 @@ const connection_defaults defaults{};  // 3 s connect timeout
 
 // What storygate adds when the operator set nothing, in key order.
 const std::string all_defaults =
-    "connect_timeout='3' fallback_application_name='storygate' keepalives='1' "
+    "client_encoding='UTF8' connect_timeout='3' fallback_application_name='storygate' keepalives='1' "
     "keepalives_count='3' keepalives_idle='30' keepalives_interval='10' tcp_user_timeout='30000'";
 
 // The message of the conninfo_error that build_conninfo(url) throws.
@@ -36,7 +36,7 @@ TEST(Conninfo, EmptyUrlGetsOnlyDefaults) {
 TEST(Conninfo, UrlValuesKeptAndDefaultsAdded) {
   EXPECT_EQ(build_conninfo("postgresql://alice:hunter2@db.example.com:5433/crm?sslmode=require",
                            defaults),
-            "connect_timeout='3' dbname='crm' fallback_application_name='storygate' "
+            "client_encoding='UTF8' connect_timeout='3' dbname='crm' fallback_application_name='storygate' "
             "host='db.example.com' keepalives='1' keepalives_count='3' keepalives_idle='30' "
             "keepalives_interval='10' password='hunter2' port='5433' sslmode='require' "
             "tcp_user_timeout='30000' user='alice'");
@@ -44,14 +44,14 @@ TEST(Conninfo, UrlValuesKeptAndDefaultsAdded) {
 
 TEST(Conninfo, PostgresSchemeAccepted) {
   EXPECT_EQ(build_conninfo("postgres://h/d", defaults),
-            "connect_timeout='3' dbname='d' fallback_application_name='storygate' host='h' "
+            "client_encoding='UTF8' connect_timeout='3' dbname='d' fallback_application_name='storygate' host='h' "
             "keepalives='1' keepalives_count='3' keepalives_idle='30' keepalives_interval='10' "
             "tcp_user_timeout='30000'");
 }
 
 TEST(Conninfo, UrlPercentEncodingDecoded) {
   EXPECT_EQ(build_conninfo("postgresql://al%40ice:p%40ss%20word@h/d", defaults),
-            "connect_timeout='3' dbname='d' fallback_application_name='storygate' host='h' "
+            "client_encoding='UTF8' connect_timeout='3' dbname='d' fallback_application_name='storygate' host='h' "
             "keepalives='1' keepalives_count='3' keepalives_idle='30' keepalives_interval='10' "
             "password='p@ss word' tcp_user_timeout='30000' user='al@ice'");
 }
@@ -61,22 +61,34 @@ TEST(Conninfo, OperatorSettingsWinOverDefaults) {
                            "&fallback_application_name=x&keepalives=0&keepalives_idle=5"
                            "&keepalives_interval=6&keepalives_count=7&tcp_user_timeout=0",
                            defaults),
-            "application_name='etl' connect_timeout='20' dbname='d' "
+            "application_name='etl' client_encoding='UTF8' connect_timeout='20' dbname='d' "
             "fallback_application_name='x' host='h' keepalives='0' keepalives_count='7' "
             "keepalives_idle='5' keepalives_interval='6' tcp_user_timeout='0'");
+}
+
+// JSON is UTF-8: a LATIN1 database's text must be converted by PostgreSQL,
+// whatever the URL asks for.
+TEST(Conninfo, ClientEncodingIsAlwaysUtf8) {
+  for (const std::string url : {"postgresql://h/d?client_encoding=LATIN1", "host=h client_encoding=SQL_ASCII",
+                                "postgresql://h/d?client_encoding=auto"}) {
+    const auto conninfo = build_conninfo(url, defaults);
+    EXPECT_NE(conninfo.find("client_encoding='UTF8'"), std::string::npos) << conninfo;
+    EXPECT_EQ(conninfo.find("client_encoding='", conninfo.find("client_encoding='UTF8'") + 1), std::string::npos)
+        << conninfo;
+  }
 }
 
 TEST(Conninfo, KeyValueInputKeptAndDefaultsAdded) {
   EXPECT_EQ(build_conninfo("host=/var/run/postgresql dbname=crm user=storygate connect_timeout=10",
                            defaults),
-            "connect_timeout='10' dbname='crm' fallback_application_name='storygate' "
+            "client_encoding='UTF8' connect_timeout='10' dbname='crm' fallback_application_name='storygate' "
             "host='/var/run/postgresql' keepalives='1' keepalives_count='3' keepalives_idle='30' "
             "keepalives_interval='10' tcp_user_timeout='30000' user='storygate'");
 }
 
 TEST(Conninfo, QuotesAndBackslashesInValuesEscaped) {
   EXPECT_EQ(build_conninfo(R"(password='it\'s a \\ secret' host=h)", defaults),
-            "connect_timeout='3' fallback_application_name='storygate' host='h' keepalives='1' "
+            "client_encoding='UTF8' connect_timeout='3' fallback_application_name='storygate' host='h' keepalives='1' "
             "keepalives_count='3' keepalives_idle='30' keepalives_interval='10' "
             R"(password='it\'s a \\ secret' tcp_user_timeout='30000')");
 }
@@ -86,13 +98,20 @@ TEST(Conninfo, OutputParsesBackToTheSameOptions) {
   EXPECT_EQ(build_conninfo(once, defaults), once);
 }
 
+// The connect_timeout='N' that build_conninfo("", {timeout}) writes.
+std::string connect_timeout_for(std::chrono::milliseconds timeout) {
+  const auto conninfo = build_conninfo("", {timeout});
+  const auto at = conninfo.find("connect_timeout='");
+  return at == std::string::npos ? "" : conninfo.substr(at, conninfo.find(' ', at) - at);
+}
+
 TEST(Conninfo, ConnectTimeoutInWholeSecondsAtLeastTwo) {
-  EXPECT_EQ(build_conninfo("", {10s}).substr(0, 20), "connect_timeout='10'");
-  EXPECT_EQ(build_conninfo("", {2500ms}).substr(0, 19), "connect_timeout='2'");
+  EXPECT_EQ(connect_timeout_for(10s), "connect_timeout='10'");
+  EXPECT_EQ(connect_timeout_for(2500ms), "connect_timeout='2'");
   // libpq treats 1 as 2; 0 would mean "wait forever".
-  EXPECT_EQ(build_conninfo("", {1s}).substr(0, 19), "connect_timeout='2'");
-  EXPECT_EQ(build_conninfo("", {0ms}).substr(0, 19), "connect_timeout='2'");
-  EXPECT_EQ(build_conninfo("", {999ms}).substr(0, 19), "connect_timeout='2'");
+  EXPECT_EQ(connect_timeout_for(1s), "connect_timeout='2'");
+  EXPECT_EQ(connect_timeout_for(0ms), "connect_timeout='2'");
+  EXPECT_EQ(connect_timeout_for(999ms), "connect_timeout='2'");
 }
 
 TEST(Conninfo, InvalidKeyValueThrows) {
