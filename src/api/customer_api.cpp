@@ -100,6 +100,8 @@ reply failure_reply(db::failure f) {
     }
     case db::failure::timed_out:
       return error_reply(504, "The customer database did not answer in time");
+    case db::failure::unrepresentable:
+      return error_reply(400, "The request has characters the customer database cannot store");
     case db::failure::internal: break;
   }
   return error_reply(500, "Internal error; the server log has the details");
@@ -137,9 +139,12 @@ void customer_api::get_customer(std::string id, responder respond) {
   auto m = current();
   auto call = m->call(sql::statement::by_id, {id});
   pool_.run(std::move(call), [m, id = std::move(id), respond = std::move(respond), warn = warner()](db::answer a) {
-    if (auto* f = std::get_if<db::failure>(&a)) return respond(failure_reply(*f));
+    const auto* f = std::get_if<db::failure>(&a);
+    // An id the database's encoding cannot hold is no customer's id.
+    if (f && *f != db::failure::unrepresentable) return respond(failure_reply(*f));
+    if (f || std::get<db::query_result>(a).rows() == 0)
+      return respond(error_reply(404, "No customer found for id " + id));
     const auto& rows = std::get<db::query_result>(a);
-    if (rows.rows() == 0) return respond(error_reply(404, "No customer found for id " + id));
     // One writer per thread, cleared for each record: its buffers stay allocated.
     thread_local json::record_writer w;
     w.clear();

@@ -55,6 +55,9 @@ enum class failure {
   unavailable,  // cannot reach the database (503)
   busy,         // no connection free within the wait (503)
   timed_out,    // statement_timeout cancelled the query, or the watchdog cut it (504)
+  // A parameter has a character the database's encoding lacks (a LATIN1
+  // database asked for an id with "€" in it): no row can equal it.
+  unrepresentable,
   internal,     // anything else; logged with details, answered without them (500)
 };
 
