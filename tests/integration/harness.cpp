@@ -128,12 +128,15 @@ std::string admin_url() {
   return url;
 }
 
-scratch_database::scratch_database(const std::string& setup_sql) : name_("sg_test_" + unique_suffix()) {
+scratch_database::scratch_database(const std::string& setup_sql, const std::string& encoding)
+    : name_("sg_test_" + unique_suffix()) {
   {
     pqxx::connection admin(admin_url());
     pqxx::nontransaction tx(admin);
     tx.exec("DROP DATABASE IF EXISTS " + name_);
-    tx.exec("CREATE DATABASE " + name_);
+    tx.exec("CREATE DATABASE " + name_ +
+            (encoding.empty() ? ""
+                              : " TEMPLATE template0 ENCODING " + tx.quote(encoding) + " LC_COLLATE 'C' LC_CTYPE 'C'"));
   }
   if (!setup_sql.empty()) exec(setup_sql);
 }

@@ -20,10 +20,11 @@ namespace storygate::testing {
 std::string admin_url();
 
 // A database of its own for one test suite, created from `setup_sql`, dropped
-// at destruction.
+// at destruction. With `encoding` ("LATIN1", "SQL_ASCII"), its text is kept in
+// that encoding (C locale, from template0) rather than the cluster's UTF8.
 class scratch_database {
  public:
-  explicit scratch_database(const std::string& setup_sql);
+  explicit scratch_database(const std::string& setup_sql, const std::string& encoding = "");
   ~scratch_database();
   scratch_database(const scratch_database&) = delete;
   scratch_database& operator=(const scratch_database&) = delete;

@@ -1,0 +1,177 @@
+// Legacy databases whose text is not UTF-8: LATIN1, WIN1252 and LATIN9 in
+// Europe, EUC_JP in Japan, and SQL_ASCII (any bytes, unchecked). storygate
+// asks PostgreSQL for UTF-8 (client_encoding, db/conninfo.h); before it did,
+// a LATIN1 database's "Müller" was served as "M\uFFFDller".
+//
+// Names and text ids are generated from characters each encoding can hold
+// (PostgreSQL says which, with convert_to), written through a UTF-8 session,
+// and must come back from storygate exactly as written: by id, in a list, and
+// as ids to fetch by. An id with a character the encoding lacks is no
+// customer's: 404, not a server error. Labelled every-major.
+//
+// STORYGATE_ENCODINGS_SEED=N replays one seed (the seed is in every failure).
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <pqxx/pqxx>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core_database.h"
+#include "harness.h"
+#include "test_support.h"
+
+namespace storygate::testing {
+namespace {
+
+constexpr int generated_rows = 60;
+
+// Characters from the scripts legacy databases hold, and some none of the
+// legacy encodings has (emoji, Devanagari): each database takes what it can.
+const std::vector<std::string> candidates{
+    "a", "Z", "7", " ", "-", "'", "\"", "\\", "/", "ä", "ö", "ü", "ß", "é", "è", "ñ", "ç", "Å", "Ø", "æ", "ÿ", "¿",
+    "«", "»", "°", "£", "¥", "§", "µ", "×", "€", "Š", "š", "Ž", "ž", "Œ", "œ", "Ÿ", "‚", "„", "…", "†", "™", "–",
+    "—", "“", "”", "Ł", "ł", "Ő", "ő", "ğ", "İ", "α", "Ω", "д", "Ж", "ё", "あ", "カ", "ー", "漢", "字", "東", "京",
+    "〒", "①", "😀", "🙂", "ह", "ก"};
+
+// Every byte but the unreserved ones as %XX, for an id in a URL path.
+std::string percent_encoded(const std::string& text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+unsigned seed_for_run() {
+  if (const char* given = std::getenv("STORYGATE_ENCODINGS_SEED")) return static_cast<unsigned>(std::stoul(given));
+  return std::random_device{}();
+}
+
+class LegacyEncodings : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    seed_ = seed_for_run();
+    std::printf("LegacyEncodings %s: seed %u (STORYGATE_ENCODINGS_SEED=%u replays it)\n", GetParam().c_str(), seed_,
+                seed_);
+    db_ = std::make_unique<scratch_database>(core_sql(), GetParam());
+  }
+
+  // A session that speaks UTF-8 to the database, as storygate's do.
+  pqxx::connection utf8_session() const { return pqxx::connection(db_->url() + "?client_encoding=UTF8"); }
+
+  // The candidates the database's encoding holds, and those it lacks.
+  void sort_candidates(std::vector<std::string>& held, std::vector<std::string>& lacked) const {
+    auto c = utf8_session();
+    for (const auto& candidate : candidates) {
+      try {
+        pqxx::nontransaction tx(c);
+        tx.exec_params("SELECT convert_to($1, current_setting('server_encoding'))", candidate);
+        held.push_back(candidate);
+      } catch (const pqxx::sql_error&) {
+        lacked.push_back(candidate);
+      }
+    }
+  }
+
+  std::string random_text(std::mt19937& random, const std::vector<std::string>& from, int min_length) const {
+    std::uniform_int_distribution<int> length(min_length, 16);
+    std::uniform_int_distribution<std::size_t> pick(0, from.size() - 1);
+    std::string text;
+    for (int n = length(random); n > 0; --n) text += from[pick(random)];
+    return text;
+  }
+
+  unsigned seed_ = 0;
+  std::unique_ptr<scratch_database> db_;
+};
+
+TEST_P(LegacyEncodings, TextComesBackAsItWasWrittenAndIdsAreFetchable) {
+  std::vector<std::string> held, lacked;
+  sort_candidates(held, lacked);
+  SCOPED_TRACE("seed " + std::to_string(seed_) + ", " + GetParam() + " holds " + std::to_string(held.size()) +
+               " of the " + std::to_string(candidates.size()) + " characters");
+  ASSERT_GE(held.size(), 12u);
+
+  // Customers by integer id, and accounts by text id, with generated text.
+  std::mt19937 random(seed_);
+  std::map<int, std::string> first_names;
+  std::map<std::string, std::string> holders;  // text id -> holder
+  {
+    auto c = utf8_session();
+    pqxx::work tx(c);
+    for (int i = 0; i < generated_rows; ++i) {
+      const int id = 700000 + i;
+      first_names[id] = random_text(random, held, 0);
+      tx.exec_params("INSERT INTO legacy.cust_master (cust_no, fname, last_chg_ts) "
+                     "VALUES ($1, $2, timestamp '2024-05-01' + $1::int * interval '1 second')",
+                     id, first_names[id]);
+      std::string text_id;
+      do text_id = random_text(random, held, 1);
+      while (holders.count(text_id));
+      holders[text_id] = random_text(random, held, 0);
+      tx.exec_params("INSERT INTO legacy.accounts VALUES ($1, $2, timestamptz '2024-05-01 00:00:00+00' + $3::int * "
+                     "interval '1 second')",
+                     text_id, holders[text_id], i);
+    }
+    tx.commit();
+  }
+
+  const std::map<std::string, std::string> env{{"STORYGATE_DATABASE_URL", db_->url_as("storygate_test_reader")},
+                                               {"STORYGATE_BEARER_TOKENS", test_token}};
+  {
+    server customers({"serve", "--mapping", core_mapping_path()}, env);
+    for (const auto& [id, name] : first_names) {
+      const auto res = http_get(customers.port(), "/api/v1/customer/" + std::to_string(id), bearer());
+      ASSERT_EQ(res.status, 200u) << id << ": " << res.body;
+      rapidjson::Document doc;
+      doc.Parse(res.body.c_str(), res.body.size());
+      ASSERT_TRUE(doc.IsObject()) << res.body;
+      EXPECT_EQ(std::string(doc["first_name"].GetString(), doc["first_name"].GetStringLength()), name)
+          << "customer " << id << ": " << res.body;
+    }
+  }
+
+  server accounts({"serve", "--mapping", source_path("tests/integration/fixtures/accounts.yaml")}, env);
+  // The list serves each id as stored ...
+  const auto page = http_get(accounts.port(), "/api/v1/customers?last_updated=2024-05-01T00:00:00Z&limit=100", bearer());
+  ASSERT_EQ(page.status, 200u) << page.body;
+  rapidjson::Document list;
+  list.Parse(page.body.c_str(), page.body.size());
+  ASSERT_TRUE(list.IsObject() && list["records"].IsArray()) << page.body;
+  std::map<std::string, std::string> listed;
+  for (const auto& r : list["records"].GetArray())
+    listed[std::string(r["id"].GetString(), r["id"].GetStringLength())] =
+        std::string(r["first_name"].GetString(), r["first_name"].GetStringLength());
+  EXPECT_EQ(listed, holders);
+  // ... and each is fetched by the id the list served.
+  for (const auto& [id, holder] : listed) {
+    const auto res = http_get(accounts.port(), "/api/v1/customer/" + percent_encoded(id), bearer());
+    EXPECT_EQ(res.status, 200u) << "id " << id << ": " << res.body;
+  }
+  // An id the encoding cannot hold is no customer's id.
+  for (const auto& character : lacked) {
+    const auto res = http_get(accounts.port(), "/api/v1/customer/" + percent_encoded("C-" + character), bearer());
+    EXPECT_EQ(res.status, 404u) << character << ": " << res.body;
+  }
+  EXPECT_EQ(accounts.logs().find("\"level\":\"error\""), std::string::npos) << accounts.logs();
+}
+
+INSTANTIATE_TEST_SUITE_P(Encodings, LegacyEncodings,
+                         ::testing::Values("LATIN1", "WIN1252", "LATIN9", "EUC_JP", "SQL_ASCII"),
+                         [](const ::testing::TestParamInfo<std::string>& encoding) { return encoding.param; });
+
+}  // namespace
+}  // namespace storygate::testing
