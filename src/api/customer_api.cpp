@@ -1,5 +1,6 @@
 #include "api/customer_api.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "api/page_links.h"
@@ -20,6 +21,10 @@ bool has_next_page(const list_request& request, int64_t count, std::size_t rows)
 
 // A page that starts at or past the walk's count holds nothing.
 bool page_is_past_end(uint64_t start, int64_t count) { return count <= 0 || start >= static_cast<uint64_t>(count); }
+
+bool is_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
 
 // Books the page into its walk. The cursor it was resumed from is kept,
 // followed, for a repeat of this request; the one before it is dropped. The
@@ -100,8 +105,7 @@ reply failure_reply(db::failure f) {
     }
     case db::failure::timed_out:
       return error_reply(504, "The customer database did not answer in time");
-    case db::failure::unrepresentable:
-      return error_reply(400, "The request has characters the customer database cannot store");
+    case db::failure::untranslatable:
     case db::failure::internal: break;
   }
   return error_reply(500, "Internal error; the server log has the details");
@@ -140,9 +144,12 @@ void customer_api::get_customer(std::string id, responder respond) {
   auto call = m->call(sql::statement::by_id, {id});
   pool_.run(std::move(call), [m, id = std::move(id), respond = std::move(respond), warn = warner()](db::answer a) {
     const auto* f = std::get_if<db::failure>(&a);
-    // An id the database's encoding cannot hold is no customer's id.
-    if (f && *f != db::failure::unrepresentable) return respond(failure_reply(*f));
-    if (f || std::get<db::query_result>(a).rows() == 0)
+    // ASCII is in every encoding: with an id that is not, the text that
+    // could not be converted was almost surely the id, which then is no
+    // customer's (a "€" asked of a LATIN1 database). The pool logged it.
+    const bool id_untranslatable = f && *f == db::failure::untranslatable && !is_ascii(id);
+    if (f && !id_untranslatable) return respond(failure_reply(*f));
+    if (id_untranslatable || std::get<db::query_result>(a).rows() == 0)
       return respond(error_reply(404, "No customer found for id " + id));
     const auto& rows = std::get<db::query_result>(a);
     // One writer per thread, cleared for each record: its buffers stay allocated.

@@ -18,8 +18,8 @@ namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
 
 constexpr std::string_view query_canceled = "57014";
-// PostgreSQL could not convert a parameter from UTF8 (client_encoding, see
-// db/conninfo.h) to the database's encoding.
+// PostgreSQL could not convert text between UTF8 (client_encoding, see
+// db/conninfo.h) and the database's encoding.
 constexpr std::string_view untranslatable_character = "22P05";
 
 // SQLSTATE classes that mean the session is gone (connection exceptions,
@@ -75,7 +75,7 @@ std::string_view describe(failure f) {
     case failure::unavailable: return "unavailable";
     case failure::busy: return "busy";
     case failure::timed_out: return "timed_out";
-    case failure::unrepresentable: return "unrepresentable";
+    case failure::untranslatable: return "untranslatable";
     case failure::internal: return "internal";
   }
   return "internal";
@@ -484,8 +484,10 @@ class pool::shard {
       }
       return q.done(failure::unavailable);
     }
-    // The client's input, not a fault: the caller answers it.
-    if (r.sqlstate() == untranslatable_character) return q.done(failure::unrepresentable);
+    if (r.sqlstate() == untranslatable_character) {
+      log::warn("text not convertible between the database's encoding and UTF-8", {{"detail", r.error()}});
+      return q.done(failure::untranslatable);
+    }
     log::error("query failed", {{"sqlstate", r.sqlstate()}, {"detail", r.error()}});
     q.done(failure::internal);
   }

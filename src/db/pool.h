@@ -55,9 +55,12 @@ enum class failure {
   unavailable,  // cannot reach the database (503)
   busy,         // no connection free within the wait (503)
   timed_out,    // statement_timeout cancelled the query, or the watchdog cut it (504)
-  // A parameter has a character the database's encoding lacks (a LATIN1
-  // database asked for an id with "€" in it): no row can equal it.
-  unrepresentable,
+  // PostgreSQL could not convert text between the database's encoding and
+  // UTF8, one way or the other: a parameter with a character the encoding
+  // lacks (a LATIN1 database asked for an id with "€" in it), or stored
+  // text UTF-8 has no character for (a byte WIN1252 leaves undefined).
+  // Logged, as the second is the DBA's to see; answered as internal (500).
+  untranslatable,
   internal,     // anything else; logged with details, answered without them (500)
 };
 

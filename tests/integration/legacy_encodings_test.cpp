@@ -169,6 +169,30 @@ TEST_P(LegacyEncodings, TextComesBackAsItWasWrittenAndIdsAreFetchable) {
   EXPECT_EQ(accounts.logs().find("\"level\":\"error\""), std::string::npos) << accounts.logs();
 }
 
+// WIN1252 leaves five bytes undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) and a
+// WIN1252 database stores them unchecked, but UTF-8 has no character for
+// them: PostgreSQL cannot convert a row that holds one. Its record and the
+// pages with it fail loudly (500, and the log names the byte), never served
+// mangled nor called missing; the other records are served.
+TEST(LegacyWin1252, ARowWithAByteWin1252LeavesUndefinedFailsLoudly) {
+  scratch_database db(core_sql(), "WIN1252");
+  {
+    pqxx::connection c(db.url() + "?client_encoding=WIN1252");
+    pqxx::nontransaction tx(c);
+    tx.exec("UPDATE legacy.cust_master SET fname = 'Bad\x81' WHERE cust_no = 1001");
+  }
+  server srv({"serve", "--mapping", core_mapping_path()},
+             {{"STORYGATE_DATABASE_URL", db.url()}, {"STORYGATE_BEARER_TOKENS", test_token}});
+  const auto broken = http_get(srv.port(), "/api/v1/customer/1001", bearer());
+  EXPECT_EQ(broken.status, 500u) << broken.body;
+  EXPECT_EQ(http_get(srv.port(), "/api/v1/customer/1002", bearer()).status, 200u);
+  EXPECT_EQ(http_get(srv.port(), "/api/v1/customers?limit=5&last_updated=2022-01-01", bearer()).status, 500u);
+  EXPECT_EQ(http_get(srv.port(), "/api/v1/customers?limit=5&last_updated=2022-01-03", bearer()).status, 200u);
+  const auto logs = srv.logs();
+  EXPECT_NE(logs.find("text not convertible between the database's encoding and UTF-8"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("0x81"), std::string::npos) << logs;
+}
+
 INSTANTIATE_TEST_SUITE_P(Encodings, LegacyEncodings,
                          ::testing::Values("LATIN1", "WIN1252", "LATIN9", "EUC_JP", "SQL_ASCII"),
                          [](const ::testing::TestParamInfo<std::string>& encoding) { return encoding.param; });
