@@ -68,7 +68,8 @@ class Differential : public ::testing::TestWithParam<uint64_t> {
  protected:
   void SetUp() override {
     scenario_ = generate(GetParam());
-    db_ = std::make_unique<testing::scratch_database>(scenario_.setup_sql);
+    db_ = std::make_unique<testing::scratch_database>(scenario_.setup_sql,
+                                                      scenario_.encoding == "UTF8" ? "" : scenario_.encoding);
     const auto mapping = testing::write_temp_file("differential-" + std::to_string(GetParam()) + ".yaml",
                                                   scenario_.mapping_yaml);
     std::vector<std::string> args{"serve", "--mapping", mapping};
@@ -77,7 +78,7 @@ class Differential : public ::testing::TestWithParam<uint64_t> {
         args,
         std::map<std::string, std::string>{{"STORYGATE_DATABASE_URL", db_->url()},
                                            {"STORYGATE_BEARER_TOKENS", testing::test_token}});
-    reference_ = std::make_unique<reference>(scenario_, db_->url());
+    reference_ = std::make_unique<reference>(scenario_, db_->url() + "?client_encoding=UTF8");
     rng_.seed(GetParam() * 7919 + 1);
   }
 

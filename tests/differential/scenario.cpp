@@ -387,7 +387,8 @@ std::vector<std::string> scenario::server_options() const {
 
 std::string scenario::describe() const {
   std::ostringstream out;
-  out << "seed " << seed << " (rerun: STORYGATE_DIFFERENTIAL_SEEDS=" << seed << ")\n-- schema and data\n"
+  out << "seed " << seed << " (rerun: STORYGATE_DIFFERENTIAL_SEEDS=" << seed << ")\n-- database encoding "
+      << encoding << "\n-- schema and data\n"
       << setup_sql << "-- mapping\n"
       << mapping_yaml << "-- served with";
   for (const auto& option : server_options()) out << " " << option;
@@ -417,6 +418,10 @@ scenario generate(uint64_t seed) {
   s.overlap_seconds = pick(rng, std::vector<int>{0, 0, 60, 3600});
   s.offset_only = chance(rng, 0.2);
   s.pgbouncer_mode = chance(rng, 0.25);
+  // Drawn apart, so that adding it changed no other draw of a seed.
+  rng_t encoding_rng(seed ^ 0x656e636f64696e67ULL);
+  s.encoding = pick(encoding_rng, std::vector<std::string>{"UTF8", "UTF8", "UTF8", "LATIN1", "WIN1252", "EUC_JP",
+                                                           "SQL_ASCII"});
 
   // The change-time column(s) and their pool: instants near the zone's clock
   // changes, as wall clocks, instants or days.

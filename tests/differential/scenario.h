@@ -62,6 +62,9 @@ struct scenario {
   std::string change_sql;     // the change time over alias r: r."col" or GREATEST(r."a", r."b")
   std::string change_sql_type;  // timestamp, timestamptz or date (the expression's type)
   std::string source_zone, zone;
+  // The database's encoding: mostly UTF8, else a legacy one (LATIN1, WIN1252,
+  // EUC_JP, SQL_ASCII) that PostgreSQL converts to storygate's UTF8.
+  std::string encoding = "UTF8";
   bool filtered = false;
   std::string filter_sql;     // over alias r, when filtered
   int overlap_seconds = 0;

@@ -163,14 +163,21 @@ std::string scratch_database::url_as(const std::string& role) const {
   return replace_user(url(), role);
 }
 
+namespace {
+// The tests' SQL is UTF-8 text, whatever the database's encoding.
+std::string utf8_session_url(const std::string& url) {
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "client_encoding=UTF8";
+}
+}  // namespace
+
 void scratch_database::exec(const std::string& sql) const {
-  pqxx::connection c(url());
+  pqxx::connection c(utf8_session_url(url()));
   pqxx::nontransaction tx(c);
   tx.exec(sql);
 }
 
 std::string scratch_database::query_value(const std::string& sql) const {
-  pqxx::connection c(url());
+  pqxx::connection c(utf8_session_url(url()));
   pqxx::nontransaction tx(c);
   const auto r = tx.exec(sql);
   return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].c_str();

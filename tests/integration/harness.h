@@ -32,6 +32,7 @@ class scratch_database {
   const std::string& name() const { return name_; }
   std::string url() const;                          // as the superuser
   std::string url_as(const std::string& role) const;  // as another role (trust auth)
+  // Both speak UTF-8 to the database (client_encoding), as storygate does.
   void exec(const std::string& sql) const;
   std::string query_value(const std::string& sql) const;  // first column of first row
   // Runs a psql script file with -v variables.
