@@ -2,8 +2,10 @@
 // reference it. Every guess is marked as one; columns it cannot place are left
 // commented out for the DBA.
 #include <pqxx/pqxx>
+#include <yaml-cpp/yaml.h>
 
 #include <iostream>
+#include <map>
 #include <set>
 
 #include "app/startup.h"
@@ -16,18 +18,48 @@
 namespace storygate::app {
 namespace {
 
+// Legacy names ("Customer Master", "E-Mail", "order", "#notes") must reach
+// the mapping as the names they are: quoted for YAML where YAML would read
+// them otherwise, and for SQL where PostgreSQL would.
+
+// `text` as a YAML scalar: plain when YAML reads it back as the same text,
+// single-quoted otherwise. In a flow mapping ({ a: b }) a comma or a brace
+// would also end a plain scalar.
+std::string yaml_text(const std::string& text, bool in_flow = false) {
+  YAML::Emitter plain;
+  plain << text;
+  if (plain.good() && plain.c_str() == text && (!in_flow || text.find_first_of(",[]{}") == std::string::npos))
+    return text;
+  YAML::Emitter quoted;
+  quoted << YAML::SingleQuoted << text;
+  return quoted.c_str();
+}
+
+// Each column of `relation` (SQL text) with PostgreSQL's quote_ident of it,
+// for the SQL the suggestions hold: quoted only where PostgreSQL needs it.
+std::map<std::string, std::string> sql_names_of(pqxx::connection_base& c, const std::string& relation) {
+  pqxx::read_transaction tx(c);
+  std::map<std::string, std::string> names;
+  for (const auto& row : tx.exec_params("SELECT attname, quote_ident(attname) FROM pg_attribute"
+                                        " WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+                                        relation))
+    names[row[0].c_str()] = row[1].c_str();
+  return names;
+}
+
 // A table that references the customer table.
 struct child_table {
-  std::string name;        // schema.table
+  std::string name;        // "schema"."table" as SQL text, quoted where needed
   std::string key;         // its column pointing at the customer
   std::string parent_key;  // the customer column it points at
   std::vector<db::column_info> columns;
+  std::map<std::string, std::string> sql_names;  // column -> its SQL text
 };
 
 std::vector<child_table> children_of(pqxx::connection_base& c, const std::string& table) {
   pqxx::read_transaction tx(c);
   const auto rows = tx.exec_params(
-      "SELECT n.nspname || '.' || cl.relname, a.attname, pa.attname, cl.oid"
+      "SELECT quote_ident(n.nspname) || '.' || quote_ident(cl.relname), a.attname, pa.attname, cl.oid"
       "  FROM pg_constraint k"
       "  JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace"
       "  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]"
@@ -36,11 +68,12 @@ std::vector<child_table> children_of(pqxx::connection_base& c, const std::string
       " ORDER BY 1",
       table);
   std::vector<child_table> children;
-  for (const auto& row : rows) children.push_back({row[0].c_str(), row[1].c_str(), row[2].c_str(), {}});
+  for (const auto& row : rows) children.push_back({row[0].c_str(), row[1].c_str(), row[2].c_str(), {}, {}});
   tx.commit();
   for (auto& child : children) {
     db::schema_reader schema(c);
     if (auto relation = schema.find_relation(child.name)) child.columns = relation->columns;
+    child.sql_names = sql_names_of(c, child.name);
   }
   return children;
 }
@@ -57,10 +90,22 @@ std::optional<std::string> primary_key(pqxx::connection_base& c, const std::stri
 
 bool is_time(const db::pg_type& t) { return t.category == 'D' && t.name.rfind("time ", 0) != 0; }
 
-void suggest_children(const child_table& child, const std::string& alias) {
+void suggest_children(const child_table& child, const std::string& alias,
+                      const std::map<std::string, std::string>& parent_sql_names) {
   std::cout << "\n  # From " << child.name << " (" << child.key << " references " << child.parent_key
             << "): uncomment what fits.\n";
-  const std::string match = "c." + child.key + " = " + alias + "." + child.parent_key;
+  const auto sql = [&](const std::map<std::string, std::string>& names, const std::string& column) {
+    const auto found = names.find(column);
+    return found == names.end() ? column : found->second;
+  };
+  const std::string match =
+      "c." + sql(child.sql_names, child.key) + " = " + alias + "." + sql(parent_sql_names, child.parent_key);
+  // SQL, always quoted: it holds what YAML reads as its own (: , # {) more often than not.
+  const auto expression = [](const std::string& text) {
+    YAML::Emitter quoted;
+    quoted << YAML::SingleQuoted << text;
+    return std::string(quoted.c_str());
+  };
   const db::column_info* amount = nullptr;
   const db::column_info* when = nullptr;
   for (const auto& col : child.columns) {
@@ -69,18 +114,22 @@ void suggest_children(const child_table& child, const std::string& alias) {
     if (!when && is_time(col.type)) when = &col;
   }
   if (amount || when)
-    std::cout << "  # total_orders: { expression: \"(SELECT count(*) FROM " << child.name << " c WHERE " << match
-              << ")\", type: integer }\n";
+    std::cout << "  # total_orders: { expression: "
+              << expression("(SELECT count(*) FROM " + child.name + " c WHERE " + match + ")") << ", type: integer }\n";
   if (amount)
-    std::cout << "  # total_sales: { expression: \"(SELECT coalesce(sum(c." << amount->name << "), 0) FROM "
-              << child.name << " c WHERE " << match << ")\", type: number }\n";
+    std::cout << "  # total_sales: { expression: "
+              << expression("(SELECT coalesce(sum(c." + sql(child.sql_names, amount->name) + "), 0) FROM " +
+                            child.name + " c WHERE " + match + ")")
+              << ", type: number }\n";
   if (when)
-    std::cout << "  # date_last_order: { expression: \"(SELECT max(c." << when->name << ") FROM " << child.name
-              << " c WHERE " << match << ")\", type: datetime }\n";
+    std::cout << "  # date_last_order: { expression: "
+              << expression("(SELECT max(c." + sql(child.sql_names, when->name) + ") FROM " + child.name +
+                            " c WHERE " + match + ")")
+              << ", type: datetime }\n";
   for (const auto& col : child.columns)
     if (col.type.category == 'S' && col.name != child.key)
-      std::cout << "  # categories: { children: { relation: " << child.name << ", key: " << child.key
-                << ", value: " << col.name << " } }\n";
+      std::cout << "  # categories: { children: { relation: " << yaml_text(child.name, true)
+                << ", key: " << yaml_text(child.key, true) << ", value: " << yaml_text(col.name, true) << " } }\n";
 }
 
 }  // namespace
@@ -101,7 +150,8 @@ int run_init(const config::settings& settings) {
     return 1;
   }
   const std::string alias = "customer";
-  const auto id = primary_key(*connection, relation->display_name).value_or(relation->columns.front().name);
+  const auto id = primary_key(*connection, relation->quoted_name).value_or(relation->columns.front().name);
+  const auto sql_names = sql_names_of(*connection, relation->quoted_name);
   std::string updated;
   for (const auto& col : relation->columns)
     if (is_time(col.type) && mapping::looks_like_change_time(col.name)) {
@@ -116,13 +166,13 @@ int run_init(const config::settings& settings) {
             << "version: 1\n"
             << "time_zone: America/Chicago   # GUESS: the zone your DailyStory account reports in\n\n"
             << "source:\n"
-            << "  relation: " << relation->display_name << "\n"
-            << "  id: " << id << "   # the primary key\n";
+            << "  relation: " << yaml_text(relation->quoted_name) << "\n"
+            << "  id: " << yaml_text(id) << "   # the primary key\n";
   if (updated.empty())
     std::cout << "  updated_at: CHANGE_ME   # no column looks like a change time: name one, or an expression\n";
   else
-    std::cout << "  updated_at: " << updated << "   # GUESS; index it: CREATE INDEX ON " << relation->display_name
-              << " (" << updated << ", " << id << ");\n";
+    std::cout << "  updated_at: " << yaml_text(updated) << "   # GUESS; index it: CREATE INDEX ON "
+              << relation->quoted_name << " (" << sql_names.at(updated) << ", " << sql_names.at(id) << ");\n";
   std::cout << "  # time_zone: America/Chicago   # wall-clock zone of timestamp-without-time-zone columns\n\n"
             << "fields:\n";
 
@@ -136,16 +186,22 @@ int run_init(const config::settings& settings) {
       continue;
     }
     used.insert(*guess);
-    std::cout << "  " << *guess << ": " << col.name << "   # " << col.type.name;
+    std::cout << "  " << *guess << ": " << yaml_text(col.name) << "   # " << col.type.name;
     if (*guess == "allow_sms" || *guess == "allow_email") {
       if (col.type.category == 'S') std::cout << "; text flags: add type: boolean";
     }
     std::cout << "\n";
   }
-  for (const auto& child : children_of(*connection, relation->display_name)) suggest_children(child, alias);
+  for (const auto& child : children_of(*connection, relation->quoted_name)) suggest_children(child, alias, sql_names);
   if (!unplaced.empty()) {
     std::cout << "\n  # Not placed: give each a DailyStory name, or leave it out (unmapped columns are never served).\n";
-    for (const auto* col : unplaced) std::cout << "  # " << col->name << ": " << col->name << "   # " << col->type.name << "\n";
+    for (const auto* col : unplaced) {
+      // A name of its own, so that any of these lines can be uncommented.
+      auto name = mapping::custom_field_name(col->name);
+      for (int n = 2; used.count(name); ++n) name = mapping::custom_field_name(col->name) + "_" + std::to_string(n);
+      used.insert(name);
+      std::cout << "  # " << name << ": " << yaml_text(col->name) << "   # " << col->type.name << "\n";
+    }
   }
   return 0;
 }

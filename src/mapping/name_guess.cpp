@@ -1,5 +1,8 @@
 #include "mapping/name_guess.h"
 
+#include <algorithm>
+#include <cctype>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -46,6 +49,28 @@ std::optional<std::string> guess_field_name(std::string_view column) {
     for (const auto& candidate : names)
       if (name == candidate) return field;
   return std::nullopt;
+}
+
+std::string custom_field_name(std::string_view column) {
+  std::string name;
+  bool gap = false;
+  for (char c : column) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x80 && std::isalnum(u)) {
+      if (gap && !name.empty()) name += '_';
+      name += static_cast<char>(std::tolower(u));
+      gap = false;
+    } else {
+      gap = true;
+    }
+  }
+  // A field may be neither unnamed nor `id` (the record's own), nor start
+  // with a digit, nor be longer than 64.
+  if (name.empty() || name == "id" || !std::isalpha(static_cast<unsigned char>(name.front())))
+    name = "field_" + name;
+  name.resize(std::min<std::size_t>(name.size(), 64));
+  while (name.back() == '_') name.pop_back();
+  return name;
 }
 
 bool looks_like_change_time(std::string_view column) {

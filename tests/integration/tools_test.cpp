@@ -186,11 +186,58 @@ TEST_F(ToolsTest, InitWritesAStarterMappingThatChecks) {
        {"  id: cust_no", "  updated_at: last_chg_ts", "  first_name: fname", "  last_name: lname",
         "  email: email_addr", "  mobile_phone: cell_phone", "  state: st", "  zip: zip_cd",
         "  # categories: { children: { relation: legacy.cust_category, key: cust_no, value: category_nm } }",
-        "  # total_sales: { expression: \"(SELECT coalesce(sum(c.order_total), 0) FROM legacy.order_hdr c",
+        "  # total_sales: { expression: '(SELECT coalesce(sum(c.order_total), 0) FROM legacy.order_hdr c",
         "  # created_ts: created_ts"})
     EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
   const auto check = run({"check", "--mapping", write_temp_file("init.yaml", r.output)});
   EXPECT_EQ(check.exit_code, 0) << check.output;
+}
+
+// Legacy names: spaces, capitals, a keyword, YAML's own characters, letters
+// beyond ASCII, a comma in a child's column. What init writes checks as it
+// is, and so does each suggestion it leaves commented out, taken alone.
+TEST_F(ToolsTest, InitQuotesLegacyNamesSoThatEverySuggestionChecks) {
+  db_->exec(R"(
+    CREATE SCHEMA "Legacy Data";
+    CREATE TABLE "Legacy Data"."Customer Master" (
+      "Cust No" integer PRIMARY KEY, "First Name" text, "E-Mail" text, "order" integer, "#notes" text,
+      "a: b" text, "yes" text, "Größe" numeric, "Last Modified" timestamp NOT NULL);
+    CREATE TABLE "Legacy Data"."Order Lines" (
+      "Line No" integer PRIMARY KEY, "Cust No" integer REFERENCES "Legacy Data"."Customer Master",
+      "Amount, net" numeric, "Placed At" timestamp, "Tag" text);
+    INSERT INTO "Legacy Data"."Customer Master" VALUES (1, 'Ann', 'ann@example.com', 3, 'n', 'x', 'y', 1.5, now());
+    INSERT INTO "Legacy Data"."Order Lines" VALUES (1, 1, 9.95, now(), 'Beauty');
+    GRANT USAGE ON SCHEMA "Legacy Data" TO storygate_reader;
+    GRANT SELECT ON ALL TABLES IN SCHEMA "Legacy Data" TO storygate_reader;
+  )");
+  const auto r = run({"init", "--table", R"("Legacy Data"."Customer Master")"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const std::string line : {R"(  relation: '"Legacy Data"."Customer Master"')", "  id: Cust No   #",
+                                 "  updated_at: Last Modified   #", "  first_name: First Name   #",
+                                 "  # notes: '#notes'   #", "  # gr_e: Größe   #"})
+    EXPECT_NE(r.output.find("\n" + line), std::string::npos) << line << "\n" << r.output;
+  const auto check = run({"check", "--mapping", write_temp_file("init-legacy.yaml", r.output)});
+  ASSERT_EQ(check.exit_code, 0) << check.output << "\n" << r.output;
+
+  // Each commented-out suggestion under fields:, uncommented alone.
+  const auto fields_at = r.output.find("\nfields:\n");
+  ASSERT_NE(fields_at, std::string::npos);
+  int suggestions = 0;
+  std::size_t from = fields_at;
+  for (auto at = r.output.find("\n  # ", from); at != std::string::npos; at = r.output.find("\n  # ", from)) {
+    from = at + 1;
+    const auto end = r.output.find('\n', at + 1);
+    const auto line = r.output.substr(at + 5, end - at - 5);
+    if (line.find(": ") == std::string::npos || line.rfind("From ", 0) == 0 || line.rfind("Not placed", 0) == 0)
+      continue;
+    ++suggestions;
+    const auto mapping = r.output.substr(0, at + 1) + "  " + line + r.output.substr(end);
+    const auto one = run({"check", "--mapping", write_temp_file("init-suggestion.yaml", mapping)});
+    EXPECT_EQ(one.exit_code, 0) << "the suggestion '" << line << "' does not check:\n" << one.output;
+  }
+  // Orders, sales, last order and one categories line from the child; the
+  // five columns it could not place.
+  EXPECT_EQ(suggestions, 9) << r.output;
 }
 
 TEST_F(ToolsTest, InitNamesAMissingTable) {

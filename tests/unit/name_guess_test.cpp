@@ -2,8 +2,37 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <regex>
+#include <string>
+#include <vector>
+
 namespace storygate::mapping {
 namespace {
+
+TEST(CustomFieldName, LegacyNamesBecomeFieldNamesAMappingAccepts) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"Last Visit", "last_visit"}, {"#notes", "notes"},      {"a: b", "a_b"},          {"Größe", "gr_e"},
+      {"2nd Phone", "field_2nd_phone"}, {"ID", "field_id"}, {"__x__", "x"},           {"€", "field"},
+      {"order", "order"},           {"Amount, net", "amount_net"}};
+  for (const auto& [column, expected] : cases) EXPECT_EQ(custom_field_name(column), expected) << column;
+}
+
+// Any bytes at all (PostgreSQL allows any character but NUL in a quoted
+// name): always lower-case letters, digits and '_', starting with a letter,
+// at most 64, never `id` (the mapping loader's rule).
+TEST(CustomFieldName, GeneratedColumnNamesAlwaysGiveAValidName) {
+  std::mt19937 random(20261207);
+  std::uniform_int_distribution<int> length(1, 80), byte(1, 255);
+  const std::regex valid("[a-z][a-z0-9_]*");
+  for (int i = 0; i < 20000; ++i) {
+    std::string column;
+    for (int n = length(random); n > 0; --n) column += static_cast<char>(byte(random));
+    const auto name = custom_field_name(column);
+    ASSERT_TRUE(std::regex_match(name, valid) && name.size() <= 64 && name != "id" && name.back() != '_')
+        << "seed 20261207, case " << i << ": '" << name << "'";
+  }
+}
 
 TEST(NameGuess, LegacyNamesBecomeDailyStoryFields) {
   const std::vector<std::pair<std::string, std::string>> cases = {
