@@ -9,7 +9,8 @@
 // as ids to fetch by. An id with a character the encoding lacks is no
 // customer's: 404, not a server error. Labelled every-major.
 //
-// STORYGATE_ENCODINGS_SEED=N replays one seed (the seed is in every failure).
+// The seed is fixed, so CI runs the same cases every time; STORYGATE_ENCODINGS_SEED=N
+// runs another (the seed is in every failure).
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
@@ -57,7 +58,7 @@ std::string percent_encoded(const std::string& text) {
 
 unsigned seed_for_run() {
   if (const char* given = std::getenv("STORYGATE_ENCODINGS_SEED")) return static_cast<unsigned>(std::stoul(given));
-  return std::random_device{}();
+  return 20261207;
 }
 
 class LegacyEncodings : public ::testing::TestWithParam<std::string> {
@@ -86,8 +87,10 @@ class LegacyEncodings : public ::testing::TestWithParam<std::string> {
     }
   }
 
+  // At most 10 characters: 40 bytes of UTF-8 at most, which fits fname's
+  // varchar(40) even where a character is a byte (SQL_ASCII).
   std::string random_text(std::mt19937& random, const std::vector<std::string>& from, int min_length) const {
-    std::uniform_int_distribution<int> length(min_length, 16);
+    std::uniform_int_distribution<int> length(min_length, 10);
     std::uniform_int_distribution<std::size_t> pick(0, from.size() - 1);
     std::string text;
     for (int n = length(random); n > 0; --n) text += from[pick(random)];
