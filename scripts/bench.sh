@@ -1018,7 +1018,7 @@ total_s=$(num "($(now_ms) - $run_started) / 1000" 0)
         "$single_cpu_us" "$single_user_us" "$single_system_us" "$(verdict "$single_cpu_us <= 15")" "$single_tail" "$(verdict "$single_tail <= 2.5")" "$(num "$pk_tps" 0)" "$single_pk_ratio" "$single_ratio" "$(verdict "$single_ratio >= 0.8")"
     printf 'HTTP floor      nginx answering the same reply (return 200, no file): %s us of CPU/request, user %s + system %s, %s req/s, p99/p50 %s (%s ms / %s ms); storygate/nginx CPU %s\n' \
         "$nginx_cpu_us" "$nginx_user_us" "$nginx_system_us" "$nginx_rps" "$nginx_tail" "$nginx_p99" "$nginx_p50" "$nginx_cpu_ratio"
-    printf 'HTTP side       storygate refusing ids with 400 before any query: %s us of CPU/request, user %s + system %s, %s req/s, over nginx %s; the rest of a record (query, rows, JSON): %s us\n' \
+    printf 'HTTP side       storygate refusing ids with 400 before any query: %s us of CPU/request, user %s + system %s, %s req/s, over nginx %s; a record costs %s us more (its query, rows and JSON, and waiting on the database)\n' \
         "$no_db_cpu_us" "$no_db_user_us" "$no_db_system_us" "$no_db_rps" "$(num "$no_db_cpu_us / $nginx_cpu_us" 2)" "$(num "$single_cpu_us - $no_db_cpu_us" 1)"
     printf 'full sync       API %s s vs COPY %s s (jit=%s): ratio %s (target <= 1.2: %s; each round %s); last/first page latency %s (%s ms / %s ms, target <= 1.5: %s; page 1 alone %s ms); count: first page %s ms, later pages %s ms\n' \
         "$sync_best" "$copy_best" "$copy_jit" "$sync_ratio" "$(verdict "$sync_ratio <= 1.2")" "$round_ratios" "$page_ratio" "$(num "$last_ms" 1)" "$(num "$first_ms" 1)" "$(verdict "$page_ratio <= 1.5")" "$(num "$page1_ms" 1)" "$count_first_ms" "$count_later_ms"
