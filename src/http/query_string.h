@@ -1,6 +1,7 @@
 #pragma once
 // Splits a request target into decoded path segments and query parameters
-// (Boost.URL), refusing what no legitimate client sends: bad percent-encoding,
+// (Boost.URL; a path of plain segments alone is split directly, for speed),
+// refusing what no legitimate client sends: bad percent-encoding,
 // NUL bytes (libpq would cut a parameter there) and invalid UTF-8.
 #include <optional>
 #include <string>

@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "json/utf8.h"
 
 namespace storygate::http {
 namespace {
@@ -163,6 +168,59 @@ TEST(QueryString, InvalidUtf8InNameRefused) {
 TEST(QueryString, RawNonAsciiBytesRefused) {
   EXPECT_EQ(error("/x?v=\xC3\xAB"), not_a_target);
   EXPECT_EQ(error("/caf\xC3\xA9"), not_a_target);
+}
+
+// ---------------------------------------------------------------- against Boost.URL
+
+// What Boost.URL alone makes of `target`: nullopt when it is not a valid
+// origin-form; segments and parameters decoded otherwise (form-style '+').
+std::optional<parsed_target> boost_url_reading(std::string_view target) {
+  const auto url = boost::urls::parse_origin_form(target);
+  if (!url) return std::nullopt;
+  parsed_target t;
+  for (const auto& segment : url->segments()) t.segments.push_back(segment);
+  for (const auto& param : url->params()) t.params.emplace_back(param.key, param.value);
+  return t;
+}
+
+bool acceptable(const std::string& decoded) {
+  return decoded.find('\0') == std::string::npos && json::is_valid_utf8(decoded);
+}
+
+// Plain paths are split without Boost.URL (query_string.cpp): every target
+// drawn here, plain or not, must come out as Boost.URL reads it, or be
+// refused when Boost.URL refuses it or decodes it to a NUL or invalid UTF-8.
+// Half the draws are plain paths, half mix in what is not plain.
+TEST(QueryString, GeneratedTargetsReadAsBoostUrlReadsThem) {
+  const std::vector<std::string> plain = {"a", "Z", "7", "api", "v1", "customer", "-", ".", "..", "_", "~", "/", "/"};
+  const std::vector<std::string> other = {"//", "%41", "%2F", "%", "?", "&", "=", "+", ":", "@", "!", " ",
+                                          "\xC3\xA9", "%C3%A9", "%00", "%ff", "#", "?a=1", ";", "%2e"};
+  std::mt19937 rng(20261207);
+  int plain_draws = 0;
+  for (int i = 0; i < 50000; ++i) {
+    const bool only_plain = i % 2 == 0;
+    std::string target = rng() % 20 == 0 ? "" : "/";
+    const int tokens = static_cast<int>(rng() % 8);
+    for (int k = 0; k < tokens; ++k) {
+      const bool pick_other = !only_plain && rng() % 3 == 0;
+      const auto& pool = pick_other ? other : plain;
+      target += pool[rng() % pool.size()];
+    }
+    plain_draws += only_plain;
+    const auto expected = boost_url_reading(target);
+    const auto got = parse_target(target);
+    bool expected_ok = expected.has_value();
+    if (expected_ok) {
+      for (const auto& s : expected->segments) expected_ok = expected_ok && acceptable(s);
+      for (const auto& [k, v] : expected->params) expected_ok = expected_ok && acceptable(k) && acceptable(v);
+    }
+    ASSERT_EQ(std::holds_alternative<parsed_target>(got), expected_ok) << "target " << target;
+    if (!expected_ok) continue;
+    const auto& t = std::get<parsed_target>(got);
+    ASSERT_EQ(t.segments, expected->segments) << "target " << target;
+    ASSERT_EQ(t.params, expected->params) << "target " << target;
+  }
+  EXPECT_EQ(plain_draws, 25000);
 }
 
 TEST(QueryString, SqlInjectionTextIsJustAValue) {
