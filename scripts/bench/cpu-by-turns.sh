@@ -16,6 +16,10 @@
 # the database's cache and is printed but left out of the means. A BINARY may be a
 # script that execs storygate (e.g. with LD_PRELOAD), its arguments passed on.
 #
+# STORYGATE_TURN_SCRIPT names another wrk script for the load, e.g.
+# scripts/bench/refused-id.lua for storygate's HTTP side alone (ids refused before any
+# query; wrk then reports the 400s as non-2xx, and each line says so).
+#
 # Prints a line per run, then per binary the mean, lowest and highest of the counted
 # rounds, and each binary's mean over the first's.
 set -euo pipefail
@@ -34,6 +38,7 @@ for tool in wrk curl awk; do
 done
 
 seconds=${STORYGATE_TURN_SECONDS:-10}
+script=${STORYGATE_TURN_SCRIPT:-scripts/bench/random-id.lua}
 port=${STORYGATE_TURN_PORT:-25591}
 token=by-turns-token-by-turns-token-0123456
 auth="Authorization: Bearer $token"
@@ -47,7 +52,7 @@ cleanup() {
 trap cleanup EXIT
 
 load() { # SECONDS OUT
-    BENCH_CUSTOMERS=$customers wrk -t2 -c64 -d"$1s" -s scripts/bench/random-id.lua -H "$auth" \
+    BENCH_CUSTOMERS=$customers wrk -t2 -c64 -d"$1s" -s "$script" -H "$auth" \
         "http://127.0.0.1:$port" >"$2"
 }
 cpu_ticks() { # PID: user and system clock ticks so far, all threads
@@ -86,7 +91,7 @@ for ((round = 1; round <= rounds; round++)); do
     done
 done
 
-echo "rounds 2 to $rounds, ${seconds} s each, wrk -t2 -c64, --db-pool-size 2:"
+echo "rounds 2 to $rounds, ${seconds} s each, wrk -t2 -c64 -s $script, --db-pool-size 2:"
 mean_of() { # INDEX: the mean CPU per request of that binary's counted rounds
     awk -v i="$1" '$1 > 1 && $2 == i { sum += $3 + $4; n++ } END { printf "%.4f\n", sum / n }' "$work/runs"
 }
