@@ -5,6 +5,9 @@
 // mapping::id_kind.
 //
 // Invariants checked:
+//  - parse_target reads the target as Boost.URL alone reads it (plain paths
+//    are split without it): the same segments and parameters, refused
+//    exactly when Boost.URL refuses it or decodes a NUL or invalid UTF-8;
 //  - no accepted segment, parameter name or value contains NUL or invalid UTF-8;
 //  - an accepted list request has 1 <= limit <= 1000, start <= 10^12, and the
 //    limit is 25 unless a 'limit' parameter was given;
@@ -24,6 +27,9 @@
 #include <string>
 #include <string_view>
 #include <variant>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 
 #include "api/list_params.h"
 #include "http/query_string.h"
@@ -119,11 +125,33 @@ void check_id(const std::string& id) {
   }
 }
 
+bool acceptable(const std::string& decoded) {
+  return decoded.find('\0') == std::string::npos && sg::json::is_valid_utf8(decoded);
+}
+
+// The target as Boost.URL alone reads it, held against parse_target's answer.
+void check_against_boost_url(const std::variant<sg::http::parsed_target, sg::http::target_error>& result) {
+  const auto url = boost::urls::parse_origin_form(current_input);
+  sg::http::parsed_target expected;
+  bool accept = static_cast<bool>(url);
+  if (url) {
+    for (const auto& segment : url->segments()) expected.segments.push_back(segment);
+    for (const auto& param : url->params()) expected.params.emplace_back(param.key, param.value);
+    for (const auto& segment : expected.segments) accept = accept && acceptable(segment);
+    for (const auto& [name, value] : expected.params) accept = accept && acceptable(name) && acceptable(value);
+  }
+  const auto* got = std::get_if<sg::http::parsed_target>(&result);
+  if (accept != (got != nullptr)) fail(accept ? "refused what Boost.URL accepts" : "accepted what Boost.URL refuses", "");
+  if (got && (got->segments != expected.segments || got->params != expected.params))
+    fail("read otherwise than Boost.URL reads it", "");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   current_input = std::string_view(reinterpret_cast<const char*>(data), size);
   const auto result = sg::http::parse_target(current_input);
+  check_against_boost_url(result);
   const auto* target = std::get_if<sg::http::parsed_target>(&result);
   if (!target) return 0;
 
