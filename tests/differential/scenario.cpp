@@ -94,6 +94,15 @@ std::string iso_in_zone(sys_seconds t, const std::string& zone) {
   return date::format("%Y-%m-%dT%H:%M:%S", sys_seconds{(t + offset).time_since_epoch()}) + sign;
 }
 
+// What a legacy column name may carry besides letters, blanks and digits: a
+// double quote, and letters beyond ASCII that the database's encoding holds
+// (PostgreSQL converts them from the tester's UTF-8 session).
+std::vector<std::string> legacy_name_marks(const std::string& encoding) {
+  if (encoding == "EUC_JP") return {"\"", "\u9867\u5BA2", "\u540D"};  // 顧客, 名
+  if (encoding == "UTF8") return {"\"", "\u00E4", "Gr\u00F6\u00DFe", "\u9867\u5BA2", "\u00C9"};
+  return {"\"", "\u00E4", "\u00DF", "\u00C9", "\u00F1"};  // LATIN1, WIN1252, SQL_ASCII
+}
+
 const std::vector<std::string> zones = {"America/Chicago", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu",
                                         "UTC"};
 
@@ -105,8 +114,14 @@ struct field_builder {
   std::string alias_sql;
   int serial = 0;
 
+  // Set for the seeds with legacy names: a draw of their own, and what may
+  // be added to a name (see legacy_name_marks).
+  rng_t* names_rng = nullptr;
+  std::vector<std::string> name_marks = {};
+
   std::string column_name(const std::vector<std::string>& names) {
     std::string name = pick(rng, names) + (serial++ ? " " + std::to_string(serial) : "");
+    if (names_rng && chance(*names_rng, 0.5)) name += pick(*names_rng, name_marks);
     return name;
   }
   void add_column(const std::string& name, const std::string& type, std::vector<std::string> pool) {
@@ -480,6 +495,13 @@ scenario generate(uint64_t seed) {
   for (int n = 1; n <= 3; ++n) s.absent_ids.push_back(id_literal(s.id, 50000 + n));
 
   field_builder fields{rng, s, alias_sql};
+  // Two seeds in five name some columns as a legacy schema might, drawn
+  // apart like the encoding, so every other draw of a seed is unchanged.
+  rng_t names_rng(seed ^ 0x6c6567616379ULL);
+  if (chance(names_rng, 0.4)) {
+    fields.names_rng = &names_rng;
+    fields.name_marks = legacy_name_marks(s.encoding);
+  }
   std::string table_sql;  // written once the field columns are known
   const int field_count = between(rng, 2, 8);
   for (int i = 0; i < field_count; ++i) {
