@@ -415,15 +415,28 @@ scenario generate(uint64_t seed) {
   rng_t rng(seed);
   scenario s;
   s.seed = seed;
-  s.schema = pick(rng, std::vector<std::string>{"legacy", "Legacy Data", "select", "crm"});
-  s.table = pick(rng, std::vector<std::string>{"cust", "Customer Master", "order", "CustTbl"});
+  // Drawn apart, so that adding them changed no other draw of a seed: the
+  // database's encoding, and for two seeds in five names as a legacy schema
+  // may have them (the schema, the table, the id, change and field columns,
+  // each with even odds).
+  rng_t encoding_rng(seed ^ 0x656e636f64696e67ULL);
+  s.encoding = pick(encoding_rng, std::vector<std::string>{"UTF8", "UTF8", "UTF8", "LATIN1", "WIN1252", "EUC_JP",
+                                                           "SQL_ASCII"});
+  rng_t names_rng(seed ^ 0x6c6567616379ULL);
+  const auto name_marks = chance(names_rng, 0.4) ? legacy_name_marks(s.encoding) : std::vector<std::string>{};
+  const auto legacy = [&](std::string name) {
+    if (!name_marks.empty() && chance(names_rng, 0.5)) name += pick(names_rng, name_marks);
+    return name;
+  };
+  s.schema = legacy(pick(rng, std::vector<std::string>{"legacy", "Legacy Data", "select", "crm"}));
+  s.table = legacy(pick(rng, std::vector<std::string>{"cust", "Customer Master", "order", "CustTbl"}));
   s.relation_sql = quoted(s.schema) + "." + quoted(s.table);
   s.alias = pick(rng, std::vector<std::string>{"customer", "c", "Row"});
   const std::string alias_sql = quoted(s.alias);
   s.id = static_cast<id_type>(between(rng, 0, 4));
-  s.id_column = pick(rng, std::vector<std::string>{"cust_no", "CustNo", "Cust No", "user"});
+  s.id_column = legacy(pick(rng, std::vector<std::string>{"cust_no", "CustNo", "Cust No", "user"}));
   s.change = static_cast<change_type>(between(rng, 0, 3));
-  s.change_column = pick(rng, std::vector<std::string>{"chg", "LastChg", "last changed", "when"});
+  s.change_column = legacy(pick(rng, std::vector<std::string>{"chg", "LastChg", "last changed", "when"}));
   s.source_zone = pick(rng, zones);
   s.zone = chance(rng, 0.7) ? s.source_zone : pick(rng, zones);
   s.filtered = chance(rng, 0.6);
@@ -433,10 +446,6 @@ scenario generate(uint64_t seed) {
   s.overlap_seconds = pick(rng, std::vector<int>{0, 0, 60, 3600});
   s.offset_only = chance(rng, 0.2);
   s.pgbouncer_mode = chance(rng, 0.25);
-  // Drawn apart, so that adding it changed no other draw of a seed.
-  rng_t encoding_rng(seed ^ 0x656e636f64696e67ULL);
-  s.encoding = pick(encoding_rng, std::vector<std::string>{"UTF8", "UTF8", "UTF8", "LATIN1", "WIN1252", "EUC_JP",
-                                                           "SQL_ASCII"});
 
   // The change-time column(s) and their pool: instants near the zone's clock
   // changes, as wall clocks, instants or days.
@@ -495,12 +504,9 @@ scenario generate(uint64_t seed) {
   for (int n = 1; n <= 3; ++n) s.absent_ids.push_back(id_literal(s.id, 50000 + n));
 
   field_builder fields{rng, s, alias_sql};
-  // Two seeds in five name some columns as a legacy schema might, drawn
-  // apart like the encoding, so every other draw of a seed is unchanged.
-  rng_t names_rng(seed ^ 0x6c6567616379ULL);
-  if (chance(names_rng, 0.4)) {
+  if (!name_marks.empty()) {
     fields.names_rng = &names_rng;
-    fields.name_marks = legacy_name_marks(s.encoding);
+    fields.name_marks = name_marks;
   }
   std::string table_sql;  // written once the field columns are known
   const int field_count = between(rng, 2, 8);
