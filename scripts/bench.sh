@@ -16,7 +16,8 @@
 #   3. single record: wrk on random existing ids vs pgbench -M prepared running the very
 #      same statement with the same session settings; ratio storygate/pgbench; nginx
 #      answering the same reply from its configuration (the floor under any HTTP server
-#      here); storygate asked for ids it refuses before any query (its HTTP side alone)
+#      here); storygate asked for ids it refuses before any query (its HTTP side alone);
+#      nginx and those refusals again at the single-record run's rate (the same load)
 #   4. list pages: wrk, limit=100 at random start (OFFSET pages)
 #   5. full sync: a sequential walk at limit=1000 (one curl process, keep-alive) vs
 #      COPY (SELECT <the first page's statement> LIMIT ALL) through psql, run by turns
@@ -691,6 +692,20 @@ read -r pk_tps pk_lat _ <<<"$(pgbench_run 64 "$ref_seconds" "$work/bare_pk.pgben
 say "  pgbench bare lookup: $pk_tps tps (latency average $pk_lat ms)"
 single_pk_ratio=$(num "$single_rps / $pk_tps" 2)
 
+# paced_cpu PID OUT SCRIPT: a wrk run of SCRIPT at the single-record run's rate
+# (scripts/bench/pacing.lua), as a server's CPU per request depends on the load: at a
+# database-bound rate it sleeps between requests and pays for waking. Prints
+# "rps user_us system_us cpu_us" of the process PID over that run.
+paced_cpu() {
+    local pid=$1 out=$2 script=$3 before after requests rps
+    before=$(cpu_ticks "$pid")
+    BENCH_RATE=$single_rps BENCH_CONNECTIONS=64 wrk_run "$out" 64 "$duration" "$script"
+    after=$(cpu_ticks "$pid")
+    read -r rps _ <<<"$(wrk_stats "$out")"
+    requests=$(awk '/ requests in / { print $1 }' "$out")
+    echo "$rps $(cpu_us_per_request "$before" "$after" "$requests")"
+}
+
 # The floor under any HTTP server here: nginx, one worker, its access log
 # gathered as storygate's is, answering the same single-record reply, written
 # into its configuration (`return 200`), under the same load. Its CPU per
@@ -734,6 +749,9 @@ EOF
     before=$(cpu_ticks "$worker")
     wrk_run "$work/nginx.out" 64 "$duration" scripts/bench/random-id.lua
     after=$(cpu_ticks "$worker")
+    # The same at storygate's single-record rate: what nginx costs at that load.
+    read -r nginx_paced_rps nginx_paced_user_us nginx_paced_system_us nginx_paced_cpu_us \
+        <<<"$(paced_cpu "$worker" "$work/nginx-paced.out" scripts/bench/random-id.lua)"
     base=$saved_base
     server_pid=$saved_server
     kill -TERM "$master" 2>/dev/null || true
@@ -747,6 +765,7 @@ EOF
 say "single record: nginx answering the same reply (return 200), wrk -t2 -c64 -d${duration}s"
 nginx_reference
 say "  nginx: $nginx_rps req/s, p50 $nginx_p50 ms, p99 $nginx_p99 ms, $nginx_bytes bytes/reply, $nginx_cpu_us us of CPU per request (user $nginx_user_us + system $nginx_system_us); storygate/nginx $nginx_cpu_ratio"
+say "  nginx at storygate's rate ($single_rps req/s asked): $nginx_paced_rps req/s, $nginx_paced_cpu_us us of CPU per request (user $nginx_paced_user_us + system $nginx_paced_system_us)"
 
 # storygate's HTTP side alone: the same server, load and credential, asked for
 # ids it refuses with 400 before any query (the request's parsing, the
@@ -763,6 +782,9 @@ no_db_requests=$(awk '/ requests in / { print $1 }' "$work/no-db.out")
 read -r no_db_user_us no_db_system_us no_db_cpu_us \
     <<<"$(cpu_us_per_request "$server_cpu_before" "$server_cpu_after" "$no_db_requests")"
 say "  storygate, no query: $no_db_rps req/s, $no_db_cpu_us us of CPU per request (user $no_db_user_us + system $no_db_system_us)"
+read -r no_db_paced_rps no_db_paced_user_us no_db_paced_system_us no_db_paced_cpu_us \
+    <<<"$(paced_cpu "$server_pid" "$work/no-db-paced.out" scripts/bench/refused-id.lua)"
+say "  storygate, no query, at its single-record rate ($single_rps req/s asked): $no_db_paced_rps req/s, $no_db_paced_cpu_us us of CPU per request (user $no_db_paced_user_us + system $no_db_paced_system_us)"
 say "  nginx: $nginx_rps req/s, p50 $nginx_p50 ms, p99 $nginx_p99 ms, $nginx_bytes bytes/reply, $nginx_cpu_us us of CPU per request (user $nginx_user_us + system $nginx_system_us); storygate/nginx $nginx_cpu_ratio"
 
 # ---------------------------------------------------------------------------------------
@@ -1020,6 +1042,10 @@ total_s=$(num "($(now_ms) - $run_started) / 1000" 0)
         "$nginx_cpu_us" "$nginx_user_us" "$nginx_system_us" "$nginx_rps" "$nginx_tail" "$nginx_p99" "$nginx_p50" "$nginx_cpu_ratio"
     printf 'HTTP side       storygate refusing ids with 400 before any query: %s us of CPU/request, user %s + system %s, %s req/s, over nginx %s; a record costs %s us more (its query, rows and JSON, and waiting on the database)\n' \
         "$no_db_cpu_us" "$no_db_user_us" "$no_db_system_us" "$no_db_rps" "$(num "$no_db_cpu_us / $nginx_cpu_us" 2)" "$(num "$single_cpu_us - $no_db_cpu_us" 1)"
+    printf 'same rate       at the single-record rate (%s req/s asked): nginx %s us of CPU/request (user %s + system %s, %s req/s), storygate refusing %s us (user %s + system %s, %s req/s); a record %s x nginx, refusing %s x nginx; a record costs %s us more than a refusal\n' \
+        "$single_rps" "$nginx_paced_cpu_us" "$nginx_paced_user_us" "$nginx_paced_system_us" "$nginx_paced_rps" \
+        "$no_db_paced_cpu_us" "$no_db_paced_user_us" "$no_db_paced_system_us" "$no_db_paced_rps" \
+        "$(num "$single_cpu_us / $nginx_paced_cpu_us" 2)" "$(num "$no_db_paced_cpu_us / $nginx_paced_cpu_us" 2)" "$(num "$single_cpu_us - $no_db_paced_cpu_us" 1)"
     printf 'full sync       API %s s vs COPY %s s (jit=%s): ratio %s (target <= 1.2: %s; each round %s); last/first page latency %s (%s ms / %s ms, target <= 1.5: %s; page 1 alone %s ms); count: first page %s ms, later pages %s ms\n' \
         "$sync_best" "$copy_best" "$copy_jit" "$sync_ratio" "$(verdict "$sync_ratio <= 1.2")" "$round_ratios" "$page_ratio" "$(num "$last_ms" 1)" "$(num "$first_ms" 1)" "$(verdict "$page_ratio <= 1.5")" "$(num "$page1_ms" 1)" "$count_first_ms" "$count_later_ms"
     scale_out_line

@@ -12,6 +12,10 @@ if not customers or customers < 1 then
   error("BENCH_CUSTOMERS must be set to the number of customers in the demo database")
 end
 
+-- At a set rate when BENCH_RATE is given (scripts/bench/pacing.lua; wrk runs from the
+-- repository's root).
+dofile("scripts/bench/pacing.lua")
+
 -- A different random sequence for each wrk thread.
 local threads = 0
 function setup(thread)

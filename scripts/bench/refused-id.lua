@@ -4,6 +4,10 @@
 -- storygate's HTTP side costs alone (parsing, the credential, the route, an error reply
 -- and the access line). The Authorization header comes from wrk's -H option.
 
+-- At a set rate when BENCH_RATE is given (scripts/bench/pacing.lua; wrk runs from the
+-- repository's root).
+dofile("scripts/bench/pacing.lua")
+
 -- A different random sequence for each wrk thread.
 local threads = 0
 function setup(thread)
