@@ -1,8 +1,8 @@
 -- pacing.lua: loaded by the id scripts (random-id.lua, refused-id.lua). With
 -- BENCH_RATE set, wrk sends about that many requests a second in all instead of as
 -- many as it can: each of the BENCH_CONNECTIONS connections (the -c given to wrk) waits
--- its share of a second before each request. Its rate is then at most BENCH_RATE (a
--- little less, by the time each answer takes).
+-- its share of a second before each request. Its rate is then at most BENCH_RATE (less
+-- by the time each answer takes, which scripts/bench.sh makes up for).
 --
 -- Why: a server's CPU per request depends on the load. Flat out, it handles many
 -- requests per wake-up; at a database-bound rate it sleeps between them and pays for
@@ -14,8 +14,15 @@ if rate then
   if not connections or connections < 1 or rate <= 0 then
     error("with BENCH_RATE, BENCH_CONNECTIONS must be set to wrk's -c")
   end
+  -- wrk waits whole milliseconds: a pause between two of them is made, on average, by
+  -- taking the one above as often as the fraction says.
   local pause_ms = connections * 1000 / rate
+  local whole_ms = math.floor(pause_ms)
+  local fraction = pause_ms - whole_ms
   function delay()
-    return pause_ms
+    if math.random() < fraction then
+      return whole_ms + 1
+    end
+    return whole_ms
   end
 end
