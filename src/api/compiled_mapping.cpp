@@ -26,6 +26,9 @@ std::shared_ptr<const compiled_mapping> compiled_mapping::compile(mapping::catal
   compiled->catalog = std::make_shared<const mapping::catalog>(std::move(catalog));
   compiled->generation = next_generation++;
   const auto& zone = compiled->catalog->source.time_zone.value;
+  compiled->as_bytes_columns.assign(compiled->catalog->sql_columns, false);
+  for (const auto& f : compiled->catalog->fields)
+    if (sql::read_as_bytes(*compiled->catalog, f)) compiled->as_bytes_columns[f.sql_column] = true;
 
   auto set = std::make_shared<db::statement_set>();
   set->generation = compiled->generation;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "db/pool.h"
 #include "mapping/catalog.h"
@@ -23,6 +24,8 @@ struct compiled_mapping {
   // The same on every replica for the same SQL and time zone (SHA-256): a walk
   // continues by keyset only under the version it started with.
   std::string version;
+  // Which result columns the `_as_bytes` statements read as hex bytes.
+  std::vector<bool> as_bytes_columns;
 
   static std::shared_ptr<const compiled_mapping> compile(mapping::catalog catalog,
                                                         std::chrono::seconds sync_overlap);

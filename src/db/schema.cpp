@@ -81,6 +81,11 @@ bool schema_reader::is_time_zone(const std::string& name) {
       .as<bool>();
 }
 
+std::string schema_reader::database_encoding() {
+  pqxx::read_transaction tx(connection_);
+  return tx.exec1("SELECT current_setting('server_encoding')")[0].as<std::string>();
+}
+
 pg_type schema_reader::expression_type(const std::string& from_clause,
                                        const std::string& expression) {
   unsigned oid = 0;

@@ -66,6 +66,9 @@ class schema_reader {
   // True for IANA zone names PostgreSQL knows, such as "America/Chicago".
   bool is_time_zone(const std::string& name);
 
+  // The database's own encoding, as PostgreSQL names it: "UTF8", "WIN1252", ...
+  std::string database_encoding();
+
   // The type of `expression` evaluated over one row of `from_clause`.
   // Throws schema_error with PostgreSQL's message when the expression is invalid.
   pg_type expression_type(const std::string& from_clause, const std::string& expression);

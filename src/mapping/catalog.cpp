@@ -239,6 +239,7 @@ catalog resolve(const mapping& source, db::schema_reader& schema) {
   result.relation_sql = relation->quoted_name;
   result.relation_display = relation->display_name;
   result.alias_sql = db::quote_identifier(source.alias.value);
+  result.database_encoding = schema.database_encoding();
 
   require_time_zone(schema, source.time_zone);
   // Usually the same zone: pg_timezone_names is slow to read (tens of ms).

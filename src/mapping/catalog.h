@@ -62,6 +62,7 @@ struct catalog {
   std::string filter_sql;        // "(predicate)" or empty
   std::vector<resolved_field> fields;
   int sql_columns = 1;           // result columns of a record: id and every non-constant field
+  std::string database_encoding = "UTF8";  // PostgreSQL's name for it: "WIN1252", "LATIN1", ...
 };
 
 using catalog_ptr = std::shared_ptr<const catalog>;

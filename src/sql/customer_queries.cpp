@@ -32,11 +32,21 @@ std::string as_timestamptz(const mapping::resolved_field& f, const std::string& 
   }
 }
 
-// Constants have no column: the JSON writer serves them.
-std::string select_list(const mapping::catalog& catalog, const std::string& zone) {
+// Constants have no column: the JSON writer serves them. `as_bytes`: the
+// fields read_as_bytes names come as the database's own bytes.
+std::string select_list(const mapping::catalog& catalog, const std::string& zone, bool as_bytes) {
   std::string list = render_field_sql(catalog.id, zone);
-  for (const auto& f : catalog.fields)
-    if (f.convert != mapping::conversion::constant) list += ",\n       " + render_field_sql(f, zone);
+  for (const auto& f : catalog.fields) {
+    if (f.convert == mapping::conversion::constant) continue;
+    const auto rendered = render_field_sql(f, zone);
+    // convert_to into the database's own encoding converts nothing; hex
+    // text, whatever the session's bytea_output.
+    if (as_bytes && read_as_bytes(catalog, f))
+      list += ",\n       encode(convert_to((" + rendered + ")::text, " + db::quote_literal(catalog.database_encoding) +
+              "), 'hex')";
+    else
+      list += ",\n       " + rendered;
+  }
   return list;
 }
 
@@ -94,6 +104,16 @@ std::string since_condition(const mapping::catalog& catalog, const std::string& 
 
 }  // namespace
 
+bool text_is_converted(const mapping::catalog& catalog) {
+  return catalog.database_encoding != "UTF8" && catalog.database_encoding != "SQL_ASCII";
+}
+
+bool read_as_bytes(const mapping::catalog& catalog, const mapping::resolved_field& f) {
+  if (!text_is_converted(catalog) || f.convert == mapping::conversion::constant) return false;
+  if (f.convert != mapping::conversion::none) return true;
+  return f.output == field_type::string || f.output == field_type::array || f.output == field_type::json;
+}
+
 std::string render_field_sql(const mapping::resolved_field& f, const std::string& default_zone) {
   const std::string& value = f.source_sql;
   const std::string zone = f.zone.empty() ? default_zone : db::quote_literal(f.zone);
@@ -122,7 +142,8 @@ customer_queries customer_queries::build(const mapping::catalog& catalog,
   const std::string from = "\n  FROM " + catalog.relation_sql + " AS " + catalog.alias_sql;
   const std::string order = "\n ORDER BY " + updated + ", " + id;
   const std::string keyset = ",\n       " + updated + "::text, " + id + "::text";
-  const std::string records = "SELECT " + select_list(catalog, zone);
+  const std::string records = "SELECT " + select_list(catalog, zone, false);
+  const std::string records_as_bytes = "SELECT " + select_list(catalog, zone, true);
   const std::string filter = catalog.filter_sql.empty() ? "" : "\n   AND " + catalog.filter_sql;
   // A record without an id cannot be synced, and the keyset comparison
   // (updated_at, id) > (...) could never pass it: such rows are not listed,
@@ -146,23 +167,28 @@ customer_queries customer_queries::build(const mapping::catalog& catalog,
   // only those rows get their fields (subqueries over orders and the like)
   // computed. OFFSET reads every key it skips, and an index on
   // (updated_at, id) answers that by itself (an index-only scan).
-  const auto page = [&](const std::string& where, const std::string& limit) {
+  const auto page = [&](const std::string& where, const std::string& limit, const std::string& select) {
     return "SELECT storygate_row.*\n  FROM (" + keys(where) + order + "\n " + limit +
-           ") AS storygate_page\n CROSS JOIN LATERAL (" + records + keyset + from + "\n WHERE " + updated +
+           ") AS storygate_page\n CROSS JOIN LATERAL (" + select + keyset + from + "\n WHERE " + updated +
            " = storygate_page.storygate_updated AND " + id + " = storygate_page.storygate_id" + filter +
            "\n LIMIT 1) AS storygate_row\n ORDER BY storygate_page.storygate_updated, storygate_page.storygate_id";
   };
   const std::string updated_type = catalog.updated_at.source_type.name;
 
-  customer_queries q;
-  q.by_id = records + from + "\n WHERE " + id + " = $1" + filter;
-  q.count_since = "SELECT count(*), max(storygate_updated)::text\n  FROM (" + keys(since("$1")) + ") AS storygate_keys";
-  q.list_since = page(since("$1"), "LIMIT $2 OFFSET $3");
+  const std::string by_id = from + "\n WHERE " + id + " = $1" + filter;
   // Rows after the last one served in (updated_at, id) order, that still
   // match last_updated (wall-clock order is not instant order).
-  q.list_after = page("(" + updated + ", " + id + ") > ($1::" + updated_type + ", $2::" +
-                          catalog.id.source_type.name + ")\n   AND " + since("$4"),
-                      "LIMIT $3");
+  const std::string after = "(" + updated + ", " + id + ") > ($1::" + updated_type + ", $2::" +
+                            catalog.id.source_type.name + ")\n   AND " + since("$4");
+
+  customer_queries q;
+  q.by_id = records + by_id;
+  q.count_since = "SELECT count(*), max(storygate_updated)::text\n  FROM (" + keys(since("$1")) + ") AS storygate_keys";
+  q.list_since = page(since("$1"), "LIMIT $2 OFFSET $3", records);
+  q.list_after = page(after, "LIMIT $3", records);
+  q.by_id_as_bytes = records_as_bytes + by_id;
+  q.list_since_as_bytes = page(since("$1"), "LIMIT $2 OFFSET $3", records_as_bytes);
+  q.list_after_as_bytes = page(after, "LIMIT $3", records_as_bytes);
   q.count_changed = "SELECT count(*)\n  FROM (" + keys(updated + " > $1::" + updated_type + "\n   AND " + since("$2")) +
                     ") AS storygate_keys";
   return q;
@@ -175,6 +201,9 @@ std::string_view statement_name(statement s) {
     case statement::list_since: return "list_since";
     case statement::list_after: return "list_after";
     case statement::count_changed: return "count_changed";
+    case statement::by_id_as_bytes: return "by_id_as_bytes";
+    case statement::list_since_as_bytes: return "list_since_as_bytes";
+    case statement::list_after_as_bytes: return "list_after_as_bytes";
   }
   return "unknown";  // not reached: every enumerator has its case (-Wswitch)
 }
@@ -186,6 +215,9 @@ const std::string& customer_queries::sql(statement s) const {
     case statement::list_since: return list_since;
     case statement::list_after: return list_after;
     case statement::count_changed: return count_changed;
+    case statement::by_id_as_bytes: return by_id_as_bytes;
+    case statement::list_since_as_bytes: return list_since_as_bytes;
+    case statement::list_after_as_bytes: return list_after_as_bytes;
   }
   return by_id;  // not reached: every enumerator has its case (-Wswitch)
 }

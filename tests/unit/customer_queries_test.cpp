@@ -336,7 +336,7 @@ std::set<std::string> placeholders(const std::string& written) {
 std::string without_known_literals(std::string sql) {
   for (const std::string& literal :
        {zone, iso, whole_hours, add_minutes, std::string("'YYYY-MM-DD'"), std::string("'60 seconds'"),
-        std::string("'3600 seconds'")}) {
+        std::string("'3600 seconds'"), std::string("'WIN1252'"), std::string("'hex'")}) {
     for (auto at = sql.find(literal); at != std::string::npos; at = sql.find(literal))
       sql.erase(at, literal.size());
   }
@@ -353,8 +353,14 @@ TEST(CustomerQueries, RequestValuesOnlyAsPlaceholders) {
       EXPECT_EQ(placeholders(q.list_since), (S{"$1", "$2", "$3"}));
       EXPECT_EQ(placeholders(q.list_after), (S{"$1", "$2", "$3", "$4"}));
       EXPECT_EQ(placeholders(q.count_changed), (S{"$1", "$2"}));
-      for (const auto* sql : {&q.by_id, &q.count_since, &q.list_since, &q.list_after,
-                              &q.count_changed}) {
+      auto legacy = make_catalog(type);
+      legacy.database_encoding = "WIN1252";
+      const auto b = customer_queries::build(legacy, overlap);
+      EXPECT_EQ(placeholders(b.by_id_as_bytes), (S{"$1"}));
+      EXPECT_EQ(placeholders(b.list_since_as_bytes), (S{"$1", "$2", "$3"}));
+      EXPECT_EQ(placeholders(b.list_after_as_bytes), (S{"$1", "$2", "$3", "$4"}));
+      for (const auto* sql : {&q.by_id, &q.count_since, &q.list_since, &q.list_after, &q.count_changed,
+                              &b.by_id_as_bytes, &b.list_since_as_bytes, &b.list_after_as_bytes}) {
         EXPECT_EQ(without_known_literals(*sql).find('\''), std::string::npos) << *sql;
         EXPECT_EQ(sql->find(';'), std::string::npos) << *sql;
         EXPECT_EQ(sql->find("--"), std::string::npos) << *sql;
@@ -440,7 +446,9 @@ TEST(RenderFieldSql, StringFromNonStringTypeCastToText) {
 }
 
 TEST(Statements, EachHasItsOwnNameAndItsOwnSql) {
-  const auto q = customer_queries::build(make_catalog(timestamp_type), 0s);
+  auto legacy = make_catalog(timestamp_type);
+  legacy.database_encoding = "WIN1252";
+  const auto q = customer_queries::build(legacy, 0s);
   std::set<std::string_view> names;
   std::set<std::string> texts;
   for (const auto s : every_statement) {
@@ -454,7 +462,66 @@ TEST(Statements, EachHasItsOwnNameAndItsOwnSql) {
   EXPECT_EQ(q.sql(statement::list_since), q.list_since);
   EXPECT_EQ(q.sql(statement::list_after), q.list_after);
   EXPECT_EQ(q.sql(statement::count_changed), q.count_changed);
+  EXPECT_EQ(q.sql(statement::by_id_as_bytes), q.by_id_as_bytes);
+  EXPECT_EQ(q.sql(statement::list_since_as_bytes), q.list_since_as_bytes);
+  EXPECT_EQ(q.sql(statement::list_after_as_bytes), q.list_after_as_bytes);
   EXPECT_EQ(statement_name(statement::list_after), "list_after");
+  EXPECT_EQ(statement_name(statement::list_after_as_bytes), "list_after_as_bytes");
+}
+
+// ---------------------------------------------------------------- text as bytes
+
+// In a database PostgreSQL converts text from, the text fields (strings and
+// arrays here) come as the database's own bytes in hex; the id, numbers,
+// datetimes and booleans, ASCII in every encoding, as they are.
+TEST(StatementsAsBytes, ReadTheTextFieldsAsTheDatabasesBytes) {
+  auto c = make_catalog(timestamp_type);
+  c.database_encoding = "WIN1252";
+  const auto q = customer_queries::build(c, 0s);
+  const std::string records_as_bytes = R"(SELECT "customer"."cust_id",
+       encode(convert_to(("customer"."fname")::text, 'WIN1252'), 'hex'),
+       "customer"."bal"::numeric,
+       regexp_replace(to_char(("customer"."created" AT TIME ZONE 'America/Chicago'), 'YYYY-MM-DD"T"HH24:MI:SSOF'), '([+-][0-9][0-9])$', E'\\1:00'),
+       encode(convert_to((to_json("customer"."interests"))::text, 'WIN1252'), 'hex'),
+       ("customer".flags & 1 = 1))";
+  EXPECT_EQ(q.by_id_as_bytes, records_as_bytes + R"(
+  FROM "legacy"."cust" AS "customer"
+ WHERE "customer"."cust_id" = $1)");
+  // The pages differ from their namesakes in the SELECT list alone.
+  auto replaced = q.list_since;
+  replaced.replace(replaced.find(records), records.size(), records_as_bytes);
+  EXPECT_EQ(q.list_since_as_bytes, replaced);
+  replaced = q.list_after;
+  replaced.replace(replaced.find(records), records.size(), records_as_bytes);
+  EXPECT_EQ(q.list_after_as_bytes, replaced);
+}
+
+TEST(StatementsAsBytes, AreTheirNamesakesWherePostgresqlConvertsNothing) {
+  for (const std::string encoding : {"UTF8", "SQL_ASCII"}) {
+    auto c = make_catalog(timestamp_type);
+    c.database_encoding = encoding;
+    EXPECT_FALSE(text_is_converted(c)) << encoding;
+    const auto q = customer_queries::build(c, 0s);
+    EXPECT_EQ(q.by_id_as_bytes, q.by_id) << encoding;
+    EXPECT_EQ(q.list_since_as_bytes, q.list_since) << encoding;
+    EXPECT_EQ(q.list_after_as_bytes, q.list_after) << encoding;
+  }
+  auto c = make_catalog(timestamp_type);
+  c.database_encoding = "LATIN1";
+  EXPECT_TRUE(text_is_converted(c));
+}
+
+TEST(StatementsAsBytes, ReadAsBytesNamesTextFieldsOnly) {
+  auto c = make_catalog(timestamp_type);
+  c.database_encoding = "EUC_JP";
+  std::vector<bool> as_bytes;
+  for (const auto& f : c.fields) as_bytes.push_back(read_as_bytes(c, f));
+  EXPECT_EQ(as_bytes, (std::vector<bool>{true, false, false, true, false}));
+  auto converted = rf("vip", R"("customer"."flag_text")", varchar_type, field_type::boolean);
+  converted.convert = mapping::conversion::boolean_from_text;
+  EXPECT_TRUE(read_as_bytes(c, converted));
+  converted.convert = mapping::conversion::constant;
+  EXPECT_FALSE(read_as_bytes(c, converted));
 }
 
 }  // namespace
