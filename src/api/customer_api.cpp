@@ -6,6 +6,7 @@
 #include "api/page_links.h"
 #include "api/page_writer.h"
 #include "api/records.h"
+#include "db/database_text.h"
 #include "json/record_writer.h"
 #include "log/logger.h"
 
@@ -139,24 +140,65 @@ void report_walk(const sync_walk& walk, bool completed, observe::metrics* metric
   if (metrics) metrics->sync_finished(completed, walk.records, walk.past_baseline, took);
 }
 
+api::reply customer_api::record_reply(const compiled_mapping& m, const db::row_text& row) const {
+  // One writer per thread, cleared for each record: its buffers stay allocated.
+  thread_local json::record_writer w;
+  w.clear();
+  write_record(w, *m.catalog, row, warner());
+  return json_reply(w.take(), 1);
+}
+
+namespace {
+
+// The database's text as UTF-8 converted here, or null (logged) when this
+// system has no converter from its encoding.
+std::unique_ptr<db::database_text> converter_for(const mapping::catalog& catalog) {
+  try {
+    return std::make_unique<db::database_text>(catalog.database_encoding);
+  } catch (const std::invalid_argument& e) {
+    log::error("text PostgreSQL could not convert cannot be converted here either", {{"detail", e.what()}});
+    return nullptr;
+  }
+}
+
+}  // namespace
+
 void customer_api::get_customer(std::string id, responder respond) {
   auto m = current();
   auto call = m->call(sql::statement::by_id, {id});
-  pool_.run(std::move(call), [m, id = std::move(id), respond = std::move(respond), warn = warner()](db::answer a) {
+  pool_.run(std::move(call), [this, m, id = std::move(id), respond = std::move(respond)](db::answer a) mutable {
     const auto* f = std::get_if<db::failure>(&a);
-    // ASCII is in every encoding: with an id that is not, the text that
-    // could not be converted was almost surely the id, which then is no
-    // customer's (a "€" asked of a LATIN1 database). The pool logged it.
+    // A stored byte UTF-8 has no character for, or an id with a character
+    // the database's encoding lacks (the pool logged which): asked again
+    // with the record's text as bytes, which tells the two apart.
+    if (f && *f == db::failure::untranslatable && sql::text_is_converted(*m->catalog))
+      return get_customer_as_bytes(std::move(m), std::move(id), std::move(respond));
+    if (f) return respond(failure_reply(*f));
+    const auto& rows = std::get<db::query_result>(a);
+    if (rows.rows() == 0) return respond(error_reply(404, "No customer found for id " + id));
+    respond(record_reply(*m, db::result_row(rows, 0)));
+  });
+}
+
+void customer_api::get_customer_as_bytes(std::shared_ptr<const compiled_mapping> m, std::string id,
+                                         responder respond) {
+  auto call = m->call(sql::statement::by_id_as_bytes, {id});
+  pool_.run(std::move(call), [this, m, id, respond = std::move(respond)](db::answer a) {
+    const auto* f = std::get_if<db::failure>(&a);
+    // The record's text is read as bytes now: what still cannot be
+    // converted is the id itself. ASCII is in every encoding, so an id that
+    // is not, with a character the encoding lacks (a "€" asked of a LATIN1
+    // database), is no customer's.
     const bool id_untranslatable = f && *f == db::failure::untranslatable && !is_ascii(id);
     if (f && !id_untranslatable) return respond(failure_reply(*f));
     if (id_untranslatable || std::get<db::query_result>(a).rows() == 0)
       return respond(error_reply(404, "No customer found for id " + id));
     const auto& rows = std::get<db::query_result>(a);
-    // One writer per thread, cleared for each record: its buffers stay allocated.
-    thread_local json::record_writer w;
-    w.clear();
-    write_record(w, *m->catalog, db::result_row(rows, 0), warn);
-    respond(json_reply(w.take(), 1));
+    auto text = converter_for(*m->catalog);
+    if (!text) return respond(failure_reply(db::failure::internal));
+    log::warn("record served with text converted by storygate: a byte with no UTF-8 character is U+FFFD",
+              {{"id", id}});
+    respond(record_reply(*m, db::converted_row(db::result_row(rows, 0), rows.columns(), m->as_bytes_columns, *text)));
   });
 }
 
@@ -209,6 +251,9 @@ struct customer_api::page {
   int64_t count = 0;
   // The page, written as its rows arrive.
   std::unique_ptr<page_writer> out;
+  // Set when PostgreSQL could not convert a row of the page to UTF-8: the
+  // page is read again with its text as bytes, converted by this.
+  std::unique_ptr<db::database_text> text;
 };
 
 namespace {
@@ -283,15 +328,36 @@ void customer_api::read_rows(std::shared_ptr<page> p) {
   p->out = std::make_unique<page_writer>(*p->mapping->catalog, p->request, p->count, p->warn);
   if (page_is_past_end(p->request.start, p->count)) return answer_page(*p);
   const auto limit = std::to_string(p->request.limit);
-  auto call = p->resume ? p->mapping->call(sql::statement::list_after,
+  const bool as_bytes = p->text != nullptr;
+  using sql::statement;
+  auto call = p->resume ? p->mapping->call(as_bytes ? statement::list_after_as_bytes : statement::list_after,
                                            {p->resume->last_updated_at, p->resume->last_id, limit, p->window})
-                        : p->mapping->call(sql::statement::list_since,
+                        : p->mapping->call(as_bytes ? statement::list_since_as_bytes : statement::list_since,
                                            {p->window, limit, std::to_string(p->request.start)});
-  call.rows = [out = p->out.get()](const db::query_result& rows) {
-    for (int i = 0; i < rows.rows(); ++i) out->add(db::result_row(rows, i));
-  };
+  if (as_bytes) {
+    call.rows = [out = p->out.get(), text = p->text.get(), columns = &p->mapping->as_bytes_columns](
+                    const db::query_result& rows) {
+      for (int i = 0; i < rows.rows(); ++i)
+        out->add(db::converted_row(db::result_row(rows, i), rows.columns(), *columns, *text));
+    };
+  } else {
+    call.rows = [out = p->out.get()](const db::query_result& rows) {
+      for (int i = 0; i < rows.rows(); ++i) out->add(db::result_row(rows, i));
+    };
+  }
   pool_.run(std::move(call), [this, p](db::answer a) {
-    if (auto* f = std::get_if<db::failure>(&a)) return p->respond(failure_reply(*f));
+    const auto* f = std::get_if<db::failure>(&a);
+    // A row of the page holds a byte UTF-8 has no character for (the pool
+    // logged it): the page again, its text as bytes, so that a sync goes
+    // on past that row instead of failing at its page for good.
+    if (f && *f == db::failure::untranslatable && !p->text && sql::text_is_converted(*p->mapping->catalog)) {
+      p->text = converter_for(*p->mapping->catalog);
+      if (p->text) return read_rows(p);
+    }
+    if (f) return p->respond(failure_reply(*f));
+    if (p->text)
+      log::warn("page served with text converted by storygate: a byte with no UTF-8 character is U+FFFD",
+                {{"start", static_cast<int64_t>(p->request.start)}, {"limit", static_cast<int64_t>(p->request.limit)}});
     answer_page(*p);
   });
 }

@@ -38,6 +38,11 @@ class customer_api {
 
  private:
   conversion_warning warner() const;
+  // The JSON reply of one record.
+  api::reply record_reply(const compiled_mapping& m, const db::row_text& row) const;
+  // get_customer again for a row PostgreSQL could not convert to UTF-8: its
+  // text read as bytes and converted here (db/database_text.h).
+  void get_customer_as_bytes(std::shared_ptr<const compiled_mapping> m, std::string id, responder respond);
   // Counts how a list page continued its walk: first, keyset or OFFSET.
   void count_continuation(const list_request& request, bool resumed) const;
   struct page;  // one list request on its way through its queries
