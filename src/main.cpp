@@ -127,7 +127,7 @@ int serve(const config::settings& settings) {
   log::deferred_writes access_lines(std::chrono::milliseconds(100));
   http::io_threads& io = *io_owner;
   db::pool pool(app::pool_options_for(settings, conninfo, &metrics), io.executors());
-  api::customer_api api(mapping, pool, cursors, &metrics, store.get());
+  api::customer_api api(mapping, pool, cursors, &metrics, store.get(), settings.public_path_prefix);
   auth::throttle throttle({settings.auth_max_failures, std::chrono::seconds(60), settings.auth_lockout,
                            settings.rate_limit, 10000});
   http::router routes(api, credentials, throttle, settings, pool, metrics);

@@ -113,8 +113,14 @@ reply failure_reply(db::failure f) {
 }
 
 customer_api::customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool,
-                           sync_cursors& cursors, observe::metrics* metrics, cursors::redis_store* store)
-    : mapping_(std::move(mapping)), pool_(pool), cursors_(cursors), metrics_(metrics), store_(store) {}
+                           sync_cursors& cursors, observe::metrics* metrics, cursors::redis_store* store,
+                           std::string path_prefix)
+    : mapping_(std::move(mapping)),
+      pool_(pool),
+      cursors_(cursors),
+      metrics_(metrics),
+      store_(store),
+      path_prefix_(std::move(path_prefix)) {}
 
 conversion_warning customer_api::warner() const {
   return [metrics = metrics_](std::string_view id, const mapping::resolved_field& field, std::string_view text) {
@@ -365,7 +371,7 @@ void customer_api::read_rows(std::shared_ptr<page> p) {
 void customer_api::answer_page(const page& p) {
   const std::size_t served = p.out->served();
   std::optional<std::string> next_target;
-  if (has_next_page(p.request, p.count, served)) next_target = next_page_target(p.request, p.request.start + served);
+  if (has_next_page(p.request, p.count, served)) next_target = next_page_target(p.request, p.request.start + served, path_prefix_);
   auto reply = p.out->finish(next_target);
   if (next_target) reply.headers.emplace_back("Link", next_link_header(*next_target));
   auto writes = advance_walk(cursors_, metrics_, p.request, p.position, p.next, p.count, *p.out, p.resume,

@@ -24,9 +24,11 @@ namespace storygate::api {
 class customer_api {
  public:
   // `metrics` may be null (the tools). `store` (may be null: none) shares
-  // walks with other replicas; it must outlive every request.
+  // walks with other replicas; it must outlive every request. `path_prefix`
+  // goes before the next links (config::settings::public_path_prefix).
   customer_api(std::shared_ptr<const compiled_mapping> mapping, db::pool& pool,
-               sync_cursors& cursors, observe::metrics* metrics, cursors::redis_store* store = nullptr);
+               sync_cursors& cursors, observe::metrics* metrics, cursors::redis_store* store = nullptr,
+               std::string path_prefix = {});
 
   // REQUIRES: `id` passed check_customer_id.
   void get_customer(std::string id, responder respond);
@@ -59,6 +61,7 @@ class customer_api {
   sync_cursors& cursors_;
   observe::metrics* metrics_;
   cursors::redis_store* store_;
+  const std::string path_prefix_;
 };
 
 // Logs the summary of a walk that ended, and counts it.

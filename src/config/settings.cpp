@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "api/page_links.h"
 #include "http/client_address.h"
 
 namespace po = boost::program_options;
@@ -71,6 +72,10 @@ void parse_client_options(const po::variables_map& vm, settings& s) {
   if (s.proxy_protocol && s.trusted_proxies.empty())
     throw usage_error("--proxy-protocol needs --trusted-proxy: only trusted proxies may send the header");
   if (vm.count("client-key-file")) s.client_key_file = vm["client-key-file"].as<std::string>();
+  if (vm.count("public-path-prefix")) s.public_path_prefix = vm["public-path-prefix"].as<std::string>();
+  if (!api::is_path_prefix(s.public_path_prefix))
+    throw usage_error("--public-path-prefix must be a path such as /storygate (no trailing slash; letters, digits "
+                      "and - . _ ~ in each segment), not '" + s.public_path_prefix + "'");
 
   if (vm.count("max-connections-per-address")) {
     s.max_connections_per_address = vm["max-connections-per-address"].as<unsigned>();
@@ -118,6 +123,7 @@ parsed_command parse_command_line(int argc, const char* const argv[]) {
     ("trusted-proxy", po::value<std::vector<std::string>>(), "a proxy (address or CIDR) whose X-Forwarded-For, Forwarded or PROXY header names the client (repeatable)")
     ("client-address-header", po::value<std::string>()->default_value(defaults.client_address_header), "header trusted proxies name the client in: x-forwarded-for or forwarded")
     ("proxy-protocol", po::bool_switch(), "trusted proxies send a PROXY protocol v1/v2 header first (AWS NLB, HAProxy, Envoy)")
+    ("public-path-prefix", po::value<std::string>(), "the path a proxy in front serves storygate under (e.g. /storygate): put before the next links")
     ("client-key-file", po::value<std::string>(), "HMAC key naming clients in sync cursors and logs (shared by replicas; default: random)")
     ("default-limit", po::value<unsigned>()->default_value(defaults.default_limit), "page size when limit is absent")
     ("max-limit", po::value<unsigned>()->default_value(defaults.max_limit), "largest accepted limit")

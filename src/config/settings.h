@@ -52,6 +52,9 @@ struct settings {
   // "forwarded" (RFC 7239). Only that one is read.
   std::string client_address_header = "x-forwarded-for";
   bool proxy_protocol = false;  // --proxy-protocol: trusted peers send a PROXY v1/v2 header first
+  // The path a proxy in front serves storygate under ("/storygate"), put
+  // before the `next` links; empty when paths pass through unchanged.
+  std::string public_path_prefix;
   // HMAC key of client fingerprints (sync cursors, logs); random per process
   // when empty and STORYGATE_CLIENT_KEY is unset. Replicas sharing cursors share it.
   std::string client_key_file;

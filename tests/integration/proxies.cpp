@@ -24,7 +24,8 @@ void remove_folder(const std::string& dir) {
 
 }  // namespace
 
-nginx_proxy::nginx_proxy(unsigned short port, unsigned short upstream) : dir_(temp_folder("storygate-nginx")), port_(port) {
+nginx_proxy::nginx_proxy(unsigned short port, unsigned short upstream, const std::string& path_prefix)
+    : dir_(temp_folder("storygate-nginx")), port_(port) {
   const std::string binary = "/usr/sbin/nginx";
   if (access(binary.c_str(), X_OK) != 0)
     throw std::runtime_error(binary + " not found: install the Debian package nginx-light (scripts/install-deps.sh)");
@@ -42,8 +43,8 @@ nginx_proxy::nginx_proxy(unsigned short port, unsigned short upstream) : dir_(te
       << "  upstream storygate { server 127.0.0.1:" << upstream << "; keepalive 8; }\n"
       << "  server {\n"
       << "    listen 127.0.0.1:" << port << ";\n"
-      << "    location / {\n"
-      << "      proxy_pass http://storygate;\n"
+      << "    location " << path_prefix << "/ {\n"
+      << "      proxy_pass http://storygate" << (path_prefix.empty() ? "" : "/") << ";\n"
       << "      proxy_http_version 1.1;\n"
       << "      proxy_set_header Connection \"\";\n"
       << "      proxy_set_header Host $host;\n"

@@ -13,10 +13,12 @@ namespace storygate::testing {
 
 // nginx on 127.0.0.1:port passing everything to storygate on 127.0.0.1:upstream,
 // appending the client to X-Forwarded-For as its documentation shows
-// (proxy_add_x_forwarded_for).
+// (proxy_add_x_forwarded_for). With `path_prefix` ("/storygate"), it serves
+// storygate under that path alone and takes it off on the way (proxy_pass
+// with a URI), as a site that shares its host with other applications does.
 class nginx_proxy {
  public:
-  nginx_proxy(unsigned short port, unsigned short upstream);
+  nginx_proxy(unsigned short port, unsigned short upstream, const std::string& path_prefix = "");
   ~nginx_proxy();
   unsigned short port() const { return port_; }
   std::string log() const { return process_->log(); }

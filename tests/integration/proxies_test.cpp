@@ -9,7 +9,11 @@
 // these tests fail with a protection switched off.
 #include <gtest/gtest.h>
 
+#include <rapidjson/document.h>
+
 #include <array>
+#include <pqxx/pqxx>
+#include <set>
 #include <thread>
 
 #include "clusters.h"
@@ -220,6 +224,39 @@ TEST_F(ProxiesTest, ForgedForwardingHeadersFromUntrustedClientsChangeNothing) {
               401u);
   EXPECT_EQ(get_from(client_a, srv->port(), customer, plus(bearer(), "X-Forwarded-For", client_b)), 429u);
   EXPECT_EQ(get_from(client_b, srv->port(), customer, bearer()), 200u);
+}
+
+// A site that serves storygate under a path of its own (nginx takes
+// "/storygate" off on the way in) gets `next` links under that path with
+// --public-path-prefix: a client that follows them from the first page
+// walks the whole sync through the proxy. PostgreSQL's own answer says
+// which customers that is.
+TEST_F(ProxiesTest, NextLinksLeadThroughAProxyThatServesStorygateUnderAPath) {
+  auto srv = start({"--public-path-prefix", "/storygate"});
+  nginx_proxy nginx(free_port(26350, 10), srv->port(), "/storygate");
+  std::set<std::string> expected;
+  {
+    pqxx::connection c(db_->url());
+    pqxx::nontransaction tx(c);
+    for (const auto& row :
+         tx.exec("SELECT cust_no::text FROM legacy.cust_master WHERE last_chg_ts >= '2022-01-01' AND cust_no IS NOT NULL"))
+      expected.insert(row[0].as<std::string>());
+  }
+  ASSERT_GT(expected.size(), 40u);
+  std::set<std::string> walked;
+  std::string target = "/storygate/api/v1/customers?last_updated=2022-01-01T00:00:00Z&limit=17";
+  for (int pages = 0; pages < 100; ++pages) {
+    const auto res = http_get(nginx.port(), target, bearer());
+    ASSERT_EQ(res.status, 200u) << target << ": " << res.body;
+    rapidjson::Document page;
+    page.Parse(res.body.c_str(), res.body.size());
+    ASSERT_TRUE(page.IsObject() && page["records"].IsArray()) << res.body;
+    for (const auto& r : page["records"].GetArray()) walked.insert(std::to_string(r["id"].GetInt()));
+    if (!page.HasMember("next")) break;
+    target = page["next"].GetString();
+    EXPECT_EQ(res.headers.at("link"), "<" + target + ">; rel=\"next\"");
+  }
+  EXPECT_EQ(walked, expected);
 }
 
 }  // namespace

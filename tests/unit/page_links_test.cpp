@@ -21,6 +21,24 @@ TEST(PageLinks, WithoutLastUpdatedOnlyStartAndLimit) {
   EXPECT_EQ(next_page_target(r, 300), "/api/v1/customers?start=300&limit=100");
 }
 
+TEST(PageLinks, ThePathPrefixGoesFirst) {
+  list_request r;
+  r.limit = 10;
+  EXPECT_EQ(next_page_target(r, 20, "/storygate"), "/storygate/api/v1/customers?start=20&limit=10");
+  EXPECT_EQ(next_page_target(r, 20, ""), "/api/v1/customers?start=20&limit=10");
+}
+
+TEST(PageLinks, APathPrefixIsSlashSegmentsOfUnreservedCharacters) {
+  for (const char* good : {"", "/s", "/storygate", "/a/b/c", "/A-z_0.9~"}) EXPECT_TRUE(is_path_prefix(good)) << good;
+  // "//host" would make the link point at another host; "." and ".."
+  // segments are resolved away by clients; the rest would need encoding.
+  for (const char* bad : {"/", "s", "/s/", "//host", "/a//b", "/.", "/..", "/a/../b", "/a b", "/a%20b", "/a?b",
+                          "/a#b", "/\xC3\xA9"})
+    EXPECT_FALSE(is_path_prefix(bad)) << bad;
+  EXPECT_TRUE(is_path_prefix("/" + std::string(199, 'a')));
+  EXPECT_FALSE(is_path_prefix("/" + std::string(200, 'a')));
+}
+
 TEST(PageLinks, LastUpdatedIsPercentEncodedSoThePlusSurvives) {
   EXPECT_EQ(next_page_target(request_since("2022-07-03T12:33:45+05:30", 1000), 1000),
             "/api/v1/customers?last_updated=2022-07-03%2012%3A33%3A45%2B05%3A30&start=1000&limit=1000");

@@ -26,6 +26,14 @@ TEST(Settings, PerAddressCapIsOnWhenServingTlsOffLoopback) {
             0u);
 }
 
+TEST(Settings, PublicPathPrefixIsCheckedAtStart) {
+  EXPECT_EQ(parse({}).public_path_prefix, "");
+  EXPECT_EQ(parse({"--public-path-prefix", "/storygate"}).public_path_prefix, "/storygate");
+  EXPECT_EQ(parse({"--public-path-prefix", "/partners/acme-1/sync"}).public_path_prefix, "/partners/acme-1/sync");
+  for (const char* bad : {"storygate", "/storygate/", "/a//b", "/../x", "/a b", "/a?b", "/%2e", "//evil.example"})
+    EXPECT_THROW(parse({"--public-path-prefix", bad}), usage_error) << bad;
+}
+
 TEST(Settings, TrustedProxiesAreCheckedAtStart) {
   EXPECT_EQ(parse({"--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1"}).trusted_proxies,
             (std::vector<std::string>{"10.0.0.0/8", "::1"}));
