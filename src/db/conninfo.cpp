@@ -62,8 +62,9 @@ std::string build_conninfo(const std::string& url, const connection_defaults& de
   // Text arrives in the database's own encoding unless the client names
   // another: a LATIN1 or WIN1252 database's "Müller" would be bytes that are
   // not UTF-8, and every JSON string must be. PostgreSQL converts; this one
-  // is not the operator's to change. (An SQL_ASCII database is not
-  // converted: its bytes come as stored, and json/ repairs what is not UTF-8.)
+  // is not the operator's to change. (An SQL_ASCII database cannot be
+  // converted: the request path's sessions ask for its bytes as stored,
+  // db/session_setup.h's encoding_setup, and json/ repairs what is not UTF-8.)
   options["client_encoding"] = "UTF8";
   // A database behind a dead network path must not hold a worker forever.
   options.try_emplace("keepalives", "1");

@@ -112,6 +112,11 @@ void pipeline_connection::continue_connecting(PostgresPollingStatusType status, 
 
 int pipeline_connection::server_version() const { return conn_ ? PQserverVersion(conn_) : 0; }
 
+std::string pipeline_connection::server_encoding() const {
+  const char* encoding = conn_ ? PQparameterStatus(conn_, "server_encoding") : nullptr;
+  return encoding ? encoding : "";
+}
+
 std::string pipeline_connection::libpq_error() const { return one_line(conn_ ? PQerrorMessage(conn_) : nullptr); }
 
 // --- sending ----------------------------------------------------------------

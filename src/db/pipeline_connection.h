@@ -124,6 +124,9 @@ class pipeline_connection : public std::enable_shared_from_this<pipeline_connect
   bool broken() const { return conn_ == nullptr; }
   std::size_t in_flight() const { return sent_.size(); }
   int server_version() const;
+  // The database's encoding as the server reported it at connection ("UTF8",
+  // "SQL_ASCII", ...); empty before.
+  std::string server_encoding() const;
 
   // How the work travelled: several queries per send is the point of the
   // pipeline (tests hold the connection to it).

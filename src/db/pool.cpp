@@ -305,6 +305,7 @@ class pool::shard {
     if (options_.session_state) {
       for (const auto& setting : session_setup(s.connection->server_version(), options_.statement_timeout))
         send_setting(s, setting);
+      if (auto encoding = encoding_setup(s.connection->server_encoding(), false)) send_setting(s, *encoding);
       s.connection->sync();  // a batch of its own: nothing in it can undo it
     }
     pump();
@@ -366,6 +367,7 @@ class pool::shard {
       for (const auto& setting : transaction_setup(s.connection->server_version(), options_.statement_timeout,
                                                    set.time_zone))
         send_setting(s, setting);
+      if (auto encoding = encoding_setup(s.connection->server_encoding(), true)) send_setting(s, *encoding);
       s.connection->execute(set.sql[call.statement], call.params, std::move(answered), std::move(rows));
       send_setting(s, end_transaction);
       s.connection->sync();

@@ -22,6 +22,13 @@ std::vector<setup_statement> session_setup(int server_version, std::chrono::mill
   return settings(server_version, statement_timeout, false);
 }
 
+std::optional<setup_statement> encoding_setup(const std::string& server_encoding, bool local) {
+  if (server_encoding != "SQL_ASCII") return std::nullopt;
+  return setup_statement{std::string("SELECT set_config('client_encoding', 'SQL_ASCII', ") + (local ? "true" : "false") +
+                             ")",
+                         std::nullopt};
+}
+
 setup_statement time_zone_setup(const std::string& zone, bool local) {
   return {std::string("SELECT set_config('TimeZone', $1, ") + (local ? "true" : "false") + ")", zone};
 }

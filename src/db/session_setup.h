@@ -31,6 +31,15 @@ struct setup_statement {
 // For a session of our own (not behind pgbouncer), once after it opens.
 std::vector<setup_statement> session_setup(int server_version, std::chrono::milliseconds statement_timeout);
 
+// The client encoding for a database whose encoding is `server_encoding`,
+// when UTF8 (db/conninfo.h) will not do: an SQL_ASCII database's text is
+// whatever bytes were stored, and PostgreSQL checks what it sends a UTF8
+// client, refusing the whole row at the first byte that is not UTF-8
+// (22021). As SQL_ASCII the bytes come as stored, json/ repairs them, and a
+// walk's last id goes back as the same bytes. For the request path's
+// sessions: the tools' read names and plans, not customers' text.
+std::optional<setup_statement> encoding_setup(const std::string& server_encoding, bool local);
+
 // The zone offsets are written in: for the whole session, or (local) for
 // the transaction it runs in.
 setup_statement time_zone_setup(const std::string& zone, bool local);

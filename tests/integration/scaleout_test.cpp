@@ -766,5 +766,35 @@ TEST_F(ScalePgbouncer, CheckRunsAgainAndAgainThroughTransactionPooling) {
   EXPECT_EQ(left_prepared, 0) << "storygate check left named prepared statements on pgbouncer's server connections";
 }
 
+// An SQL_ASCII database whose names hold bytes that are not UTF-8, behind
+// pgbouncer in transaction mode: each transaction asks for the bytes as
+// stored (SET LOCAL, db/session_setup.h), so the records are served with
+// U+FFFD, not refused, whichever server connection runs them.
+TEST(ScalePgbouncerSqlAscii, BytesThatAreNotUtf8AreServedThroughTransactionPooling) {
+  scratch_database db(core_sql(), "SQL_ASCII");
+  {
+    pqxx::connection c(db.url() + "?client_encoding=SQL_ASCII");
+    pqxx::nontransaction tx(c);
+    tx.exec("UPDATE legacy.cust_master SET fname = 'H\xe9l\xe8ne' WHERE cust_no BETWEEN 1001 AND 1060");
+  }
+  pgbouncer_options options;
+  options.server_port = port_of(admin_url());
+  options.databases = {db.name()};
+  options.users = {reader};
+  pgbouncer bouncer(options, free_port(25474, 20));
+  server srv({"serve", "--mapping", core_mapping_path(), "--database-url", bouncer.url(reader, db.name()),
+              "--pgbouncer", "--db-pool-size", "4"},
+             token_env());
+  for (int id = 1001; id <= 1060; id += 7) {
+    const auto res = http_get(srv.port(), "/api/v1/customer/" + std::to_string(id), bearer());
+    ASSERT_EQ(res.status, 200u) << id << ": " << res.body << "\n" << bouncer.log();
+    EXPECT_NE(res.body.find("\"first_name\":\"H\xEF\xBF\xBDl\xEF\xBF\xBDne\""), std::string::npos) << res.body;
+  }
+  const auto page = http_get(srv.port(), "/api/v1/customers?limit=50&last_updated=2022-01-01", bearer());
+  ASSERT_EQ(page.status, 200u) << page.body;
+  EXPECT_NE(page.body.find("H\xEF\xBF\xBDl\xEF\xBF\xBDne"), std::string::npos);
+  EXPECT_EQ(srv.logs().find("\"level\":\"error\""), std::string::npos) << srv.logs();
+}
+
 }  // namespace
 }  // namespace storygate::testing

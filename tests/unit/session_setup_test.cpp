@@ -58,5 +58,19 @@ TEST(SessionSetup, BehindPgbouncerEachTransactionOpensReadOnlyAndSetsEverythingL
   EXPECT_EQ(end_transaction.sql, "COMMIT");
 }
 
+// Only an SQL_ASCII database's sessions leave UTF8: every other encoding
+// PostgreSQL converts (and must, or LATIN1's letters would not be UTF-8).
+TEST(EncodingSetup, OnlyAnSqlAsciiDatabaseIsReadAsItsBytes) {
+  const auto session = encoding_setup("SQL_ASCII", false);
+  ASSERT_TRUE(session);
+  EXPECT_EQ(session->sql, "SELECT set_config('client_encoding', 'SQL_ASCII', false)");
+  EXPECT_FALSE(session->parameter);
+  const auto transaction = encoding_setup("SQL_ASCII", true);
+  ASSERT_TRUE(transaction);
+  EXPECT_EQ(transaction->sql, "SELECT set_config('client_encoding', 'SQL_ASCII', true)");
+  for (const char* other : {"UTF8", "LATIN1", "WIN1252", "EUC_JP", "", "sql_ascii"})
+    EXPECT_FALSE(encoding_setup(other, false)) << other;
+}
+
 }  // namespace
 }  // namespace storygate::db
