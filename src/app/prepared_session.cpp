@@ -3,6 +3,7 @@
 #include "app/startup.h"
 #include "db/pqxx_session.h"
 #include "db/schema.h"
+#include "db/session_setup.h"
 
 namespace storygate::app {
 
@@ -14,10 +15,13 @@ prepared_session::prepared_session(std::unique_ptr<pqxx::connection> session, co
                                    const api::compiled_mapping& m)
     : connection(std::move(session)), in_transaction(s.pgbouncer) {
   const auto& zone = m.statements->time_zone;
-  if (in_transaction)
-    db::run_setup(*connection, db::transaction_setup(connection->server_version(), s.statement_timeout, zone));
-  else
-    db::run_setup(*connection, {db::time_zone_setup(zone, false)});
+  auto setup = in_transaction ? db::transaction_setup(connection->server_version(), s.statement_timeout, zone)
+                              : std::vector<db::setup_statement>{db::time_zone_setup(zone, false)};
+  // Customers' text read as the request path reads it (an SQL_ASCII
+  // database's bytes as stored): `check` samples it.
+  if (auto encoding = db::encoding_setup(m.catalog->database_encoding, in_transaction))
+    setup.push_back(std::move(*encoding));
+  db::run_setup(*connection, setup);
   // libpqxx prepares lazily; have PostgreSQL parse and plan every statement
   // now, so a mapping that cannot run (an aggregate in a field, a type that
   // does not compare) is refused here, and EXPLAIN EXECUTE finds them.

@@ -15,8 +15,11 @@
 #include "db/pool.h"
 #include "db/pqxx_row_text.h"
 #include "db/conninfo.h"
+#include "db/database_text.h"
 #include "db/schema.h"
 #include "db/server_health.h"
+#include "json/record_writer.h"
+#include "json/utf8.h"
 
 namespace storygate::app {
 namespace {
@@ -137,6 +140,19 @@ int report_servers(const config::settings& settings, const std::string& conninfo
   return warnings;
 }
 
+// Whether a record is served with U+FFFD for bytes that have no UTF-8
+// character: converted here (`converted`, where the legacy encodings have no
+// U+FFFD of their own to hold), or, as an SQL_ASCII database's are, read as
+// stored and not UTF-8.
+bool needs_replacement(const db::row_text& record, int columns, bool converted) {
+  for (int column = 0; column < columns; ++column) {
+    if (record.is_null(column)) continue;
+    const auto text = record.text(column);
+    if (converted ? text.find("\xEF\xBF\xBD") != std::string_view::npos : !json::is_valid_utf8(text)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int run_check(const config::settings& settings) {
@@ -209,19 +225,33 @@ int run_check(const config::settings& settings) {
            " ADD UNIQUE (" + catalog.source.id_column.value + ");\n");
   }
 
-  // Conversions, tried on a sample of real rows.
+  // Conversions, tried on a sample of real rows, read as the server reads
+  // them: in a database PostgreSQL converts from, text as its bytes,
+  // converted here, so that a byte with no UTF-8 character is found rather
+  // than failing the whole sample.
   std::map<std::string, std::pair<int, std::string>> failures;  // field -> count, an id
+  std::pair<int, std::string> unconvertible;                     // records, an id
   std::string sample;
   {
+    std::unique_ptr<db::database_text> text;
+    if (sql::text_is_converted(catalog)) text = std::make_unique<db::database_text>(catalog.database_encoding);
     pqxx::nontransaction tx(c);
-    const auto rows = tx.exec_prepared(mapping->prepared_name(sql::statement::list_since), "-infinity",
-                                       sample_rows, 0);
+    const auto rows = tx.exec_prepared(
+        mapping->prepared_name(text ? sql::statement::list_since_as_bytes : sql::statement::list_since), "-infinity",
+        sample_rows, 0);
     for (const auto& row : rows) {
+      const db::pqxx_row_text read(row);
+      std::optional<db::converted_row> converted;
+      if (text) converted.emplace(read, static_cast<int>(row.size()), mapping->as_bytes_columns, *text);
+      const db::row_text& record = converted ? static_cast<const db::row_text&>(*converted) : read;
       json::record_writer w;
-      api::write_record(w, catalog, db::pqxx_row_text(row), [&](std::string_view id, const mapping::resolved_field& f, std::string_view) {
+      api::write_record(w, catalog, record, [&](std::string_view id, const mapping::resolved_field& f, std::string_view) {
         auto& entry = failures[f.name];
         if (entry.first++ == 0) entry.second = std::string(id);
       });
+      if (needs_replacement(record, static_cast<int>(row.size()), converted.has_value())) {
+        if (unconvertible.first++ == 0) unconvertible.second = std::string(record.text(0));
+      }
       if (sample.empty()) sample = w.take();
     }
   }
@@ -229,6 +259,15 @@ int run_check(const config::settings& settings) {
     warn("field '" + field + "': " + std::to_string(failure.first) + " of the first " + std::to_string(sample_rows) +
          " records have a value that does not convert (served as null or the default), e.g. id " +
          failure.second + "\n");
+  if (unconvertible.first > 0) {
+    const bool sql_ascii = catalog.database_encoding == "SQL_ASCII";
+    warn(std::to_string(unconvertible.first) + " of the first " + std::to_string(sample_rows) + " records hold " +
+         (sql_ascii ? "bytes that are not UTF-8" : "bytes " + catalog.database_encoding + " has no character for") +
+         ", e.g. id " + json::repair_utf8(unconvertible.second) +
+         (sql_ascii ? ": an SQL_ASCII database does not say what its bytes are in, and storygate serves each such "
+                      "byte as U+FFFD.\n"
+                    : ": PostgreSQL cannot convert them to UTF-8, and storygate serves each as U+FFFD.\n"));
+  }
 
   warnings += report_servers(settings, conninfo);
 

@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 #include <rapidjson/document.h>
 
+#include "core_database.h"
 #include "harness.h"
 
 namespace storygate::testing {
@@ -100,6 +101,30 @@ TEST_F(ToolsTest, CheckReportsValuesThatDoNotConvertAndRowsWithoutChangeTime) {
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("4 warnings"), std::string::npos) << r.output;
+}
+
+// Bytes of a legacy database that have no UTF-8 character (one WIN1252
+// leaves undefined; Latin-1 in an SQL_ASCII database) are counted by check,
+// which reads the sample as the server does. Before, check stopped at
+// PostgreSQL's error, exit 1, and said nothing else about the mapping.
+TEST_F(ToolsTest, CheckCountsRecordsWithBytesThatHaveNoUtf8Character) {
+  struct legacy {
+    std::string encoding, bytes, told;
+  };
+  for (const auto& l : {legacy{"WIN1252", "Bad\x81", "bytes WIN1252 has no character for"},
+                        legacy{"SQL_ASCII", "M\xfcller", "bytes that are not UTF-8"}}) {
+    scratch_database db(core_sql(), l.encoding);
+    {
+      pqxx::connection c(db.url() + "?client_encoding=" + l.encoding);
+      pqxx::nontransaction tx(c);
+      tx.exec_params("UPDATE legacy.cust_master SET fname = $1 WHERE cust_no IN (1001, 1002, 1003)", l.bytes);
+    }
+    const auto r = run_storygate({"check", "--mapping", core_mapping_path()}, {{"STORYGATE_DATABASE_URL", db.url()}});
+    EXPECT_EQ(r.exit_code, 0) << l.encoding << ": " << r.output;
+    EXPECT_NE(r.output.find("warning: 3 of the first 1000 records hold " + l.told + ", e.g. id 1001: "),
+              std::string::npos)
+        << l.encoding << ": " << r.output;
+  }
 }
 
 TEST_F(ToolsTest, CheckFailsOnAMistakeWithItsLine) {
